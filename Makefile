@@ -1,0 +1,39 @@
+# The README's two commands: `make demo` and `make test`. Both work on a fresh clone with Python 3.11, Node 20, npm.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+export AWS_EC2_METADATA_DISABLED := true
+
+.PHONY: demo test lint schema clean setup
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (or make PYTHON=/path/to/python3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+schema: setup
+	$(BIN)/sluice schema -o docs/pipeline.schema.json
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build *.egg-info

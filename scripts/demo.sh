@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# What Sluice can do today, on the example pipelines: validate, draw, compile, and check the compiled ASL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+out=build/demo
+mkdir -p "$out"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "sluice validate pipelines/"
+$BIN/sluice validate pipelines/
+
+step "sluice validate on a broken pipeline (every problem, with file:line and a hint)"
+$BIN/sluice validate tests/data/demo-broken.yaml || echo "(exit status $?: bad input)"
+
+for file in pipelines/*.yaml; do
+  name=$(basename "$file" .yaml)
+  step "sluice graph $name"
+  $BIN/sluice graph "$name"
+  step "sluice compile $name -> $out/$name.asl.json"
+  $BIN/sluice compile "$name" -o "$out/$name.asl.json"
+  npx --no-install asl-validator --json-path "$out/$name.asl.json"
+done
+
+step "Run every compiled example under moto's Step Functions interpreter (stand-in dispatcher)"
+$BIN/python -m sluice.compile.simulate --moto pipelines/*.yaml

@@ -1,0 +1,107 @@
+"""What crosses the state machine / Lambda boundary. The compiler writes these shapes; functions parse them.
+
+Versioned: a change that an older dispatcher could misread bumps CONTRACT_VERSION.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTRACT_VERSION = 1
+
+# Error names the compiled Retry/Catch match. The completion function fails task tokens with these.
+TASK_FAILED = "Sluice.TaskFailed"  # the job ran and failed (non-zero exit, FAILED state); retried
+TASK_LOST = "Sluice.TaskLost"  # the service lost track of the job (found by the sweeper); retried
+DISPATCH_FAILED = "Sluice.DispatchFailed"  # the job could not be started (bad config, access); not retried
+TOO_MANY_ITEMS = "Sluice.TooManyItems"  # a foreach list is longer than foreach.max_items; not retried
+RUN_FAILED = "Sluice.RunFailed"  # the execution's error when any task failed; cause names the tasks
+RETRYABLE_ERRORS = [TASK_FAILED, TASK_LOST, "States.Timeout", "States.HeartbeatTimeout"]
+# Transient errors of the Lambda invoke itself (not of the job); retried on every Lambda-backed state.
+LAMBDA_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                 "Lambda.TooManyRequestsException"]
+
+Action = Literal["run", "prepare", "skip", "fail", "finish", "finalize"]
+TaskStatus = Literal["SUCCEEDED", "FAILED", "SKIPPED", "UPSTREAM_FAILED"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunInput(_Model):
+    """Execution input. Every entry point (schedule, trigger, API, parent run) sends this shape."""
+
+    params: dict[str, Any] = Field(default_factory=dict, description="given values; defaults fill the rest")
+    logical_date: str | None = Field(None, description="ISO 8601; the execution start time when absent")
+    event: dict[str, Any] | None = Field(None, description="the EventBridge event that triggered the run")
+    trigger: dict[str, Any] = Field(default_factory=lambda: {"type": "manual"},
+                                    description="who or what started the run (schedule, event, api, parent)")
+
+
+class DispatchRequest(_Model):
+    """The dispatcher function's payload, one per Lambda-backed state.
+
+    Actions:
+    - run (task token): wait until every task in `wait_for` has ended (the gate for dependencies the state
+      machine's shape does not enforce), apply `trigger_rule` to the recorded outcomes of `depends_on`, then
+      start the job (or record SKIPPED / UPSTREAM_FAILED and answer the token at once). The token is answered
+      when the job ends: success with the job's output, or failure with one of the error names above.
+    - prepare (task token): the same gate and rule for a foreach task, then answer {"items": [...]}, the
+      rendered list (empty when the task is skipped).
+    - skip: record the task SKIPPED because its `when` condition is false.
+    - fail: record the task FAILED with `error` (the Catch's {Error, Cause}) after its last attempt.
+    - finish: record a foreach task's outcome from its items.
+    - finalize: return the run's outcome {status, error, cause} from the recorded tasks.
+
+    `attempt` is `$$.State.RetryCount`, which counts retries by every retrier of the state, including those
+    for Lambda invoke errors: an earlier attempt whose job start was never recorded is to be found and
+    reattached to, never started again.
+    """
+
+    v: Literal[1] = CONTRACT_VERSION
+    action: Action
+    pipeline: str
+    execution_id: str
+    run_id: str
+    started_at: str = Field(description="execution start time, the logical date when none was given")
+    task: str | None = None
+    attempt: int = 0
+    task_token: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    logical_date: str | None = None
+    event: dict[str, Any] | None = None
+    kind: str | None = None
+    config: dict[str, Any] | None = Field(None, description="the task's job block, templates not yet rendered")
+    timeout: int | None = None
+    depends_on: list[str] = Field(default_factory=list, description="declared dependencies, for trigger_rule")
+    trigger_rule: Literal["all_success", "all_done", "one_failed"] = "all_success"
+    wait_for: list[str] = Field(default_factory=list, description="dependencies gated at dispatch")
+    items: Any = None
+    max_items: int | None = None
+    item: Any = None
+    item_index: int | None = None
+    error: dict[str, Any] | None = None
+
+
+class RunOutcome(_Model):
+    """What `finalize` returns; the state machine fails with `error` and `cause` when status is FAILED."""
+
+    status: Literal["SUCCEEDED", "FAILED"]
+    error: str | None = None
+    cause: str | None = None
+
+
+def decide(trigger_rule: str, upstream: list[str | None]) -> TaskStatus | None:
+    """Whether a task runs given its upstream outcomes: None = run it, else the status to record instead.
+
+    Used by the dispatcher (with outcomes from the run store) and by local simulation alike.
+    """
+    failed = any(s in {"FAILED", "UPSTREAM_FAILED"} for s in upstream)
+    if trigger_rule == "all_done":
+        return None
+    if trigger_rule == "one_failed":
+        return None if failed else "SKIPPED"
+    # A skipped upstream task (its `when` was false) counts as done with nothing to wait for.
+    return "UPSTREAM_FAILED" if failed else None

@@ -1,0 +1,183 @@
+"""Checks that span fields: dependencies, cycles, templates, conditions, parameters given by schedules.
+
+They read the raw YAML data, not the model, so they report alongside type errors in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from .. import condition, template
+from ..graph import Dag
+from .fields import check_param_name, check_task_name
+from .params import Param, ParamValueError
+from .problems import Path, did_you_mean
+
+Found = tuple[Path, str, str | None]  # path, message, hint
+
+_NOT_TEMPLATED = {"depends_on", "when", "trigger_rule", "description", "retry", "timeout", "heartbeat"}
+
+
+def check_document(data: Any) -> Iterator[Found]:
+    """Every cross-field problem in one pipeline document."""
+    if not isinstance(data, dict):
+        return
+    params = data.get("params") if isinstance(data.get("params"), dict) else {}
+    types = {name: (p.get("type", "string") if isinstance(p, dict) else "string") for name, p in params.items()}
+    for name in params:
+        why = check_param_name(str(name))
+        if why:
+            yield ("params", name), why, None
+    tasks = data.get("tasks") if isinstance(data.get("tasks"), dict) else {}
+    deps = {name: _deps_of(body) for name, body in tasks.items()}
+    for name in tasks:
+        why = check_task_name(str(name))
+        if why:
+            yield ("tasks", name), why, None
+    yield from _check_dependencies(deps)
+    acyclic = {n: [d for d in ds if d in deps] for n, ds in deps.items()}
+    dag = Dag(acyclic)
+    cycle = dag.find_cycle()
+    if cycle:
+        yield ("tasks", cycle[0], "depends_on"), f"dependency cycle: {' -> '.join(cycle)}", "remove one of these edges"
+        dag = None  # type: ignore[assignment]
+    has_triggers = bool(data.get("triggers"))
+    for name, body in tasks.items():
+        if isinstance(body, dict):
+            upstream = dag.ancestors(name) if dag else set(acyclic[name])
+            yield from _check_task(name, body, types, set(tasks), upstream, has_triggers)
+    for section in ("schedules", "triggers"):
+        yield from _check_run_params(data.get(section), section, params)
+
+
+def _deps_of(body: Any) -> list[str]:
+    raw = body.get("depends_on", []) if isinstance(body, dict) else []
+    raw = [raw] if isinstance(raw, str) else raw
+    return [d for d in raw if isinstance(d, str)] if isinstance(raw, list) else []
+
+
+def _check_dependencies(deps: Mapping[str, list[str]]) -> Iterator[Found]:
+    for name, ds in deps.items():
+        for i, dep in enumerate(ds):
+            path = ("tasks", name, "depends_on", i)
+            if dep == name:
+                yield path, f"task '{name}' depends on itself", "remove it from its own depends_on"
+            elif dep not in deps:
+                yield path, f"unknown task '{dep}' in depends_on", did_you_mean(dep, deps) or (
+                    f"tasks are: {', '.join(deps)}")
+            elif ds.index(dep) != i:
+                yield path, f"'{dep}' is listed twice in depends_on", None
+
+
+def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks: set[str], upstream: set[str],
+                has_triggers: bool) -> Iterator[Found]:
+    base: Path = ("tasks", name)
+    foreach = body.get("foreach")
+    for key, value in body.items():
+        if key in _NOT_TEMPLATED:
+            continue
+        for sub, text in template.walk(value, (*base, key)):
+            yield from _check_template(text, sub, types, tasks, upstream, foreach is not None, has_triggers)
+    if isinstance(foreach, dict) and isinstance(foreach.get("items"), str):
+        yield from _check_items(foreach["items"], (*base, "foreach", "items"), types)
+    when = body.get("when")
+    if isinstance(when, str):
+        try:
+            condition.parse(when, types)
+        except condition.ConditionError as exc:
+            yield (*base, "when"), str(exc), None
+    timeout, heartbeat = body.get("timeout"), body.get("heartbeat")
+    if heartbeat is not None and timeout is not None:
+        yield from _check_heartbeat(heartbeat, timeout, base)
+
+
+def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[str], upstream: set[str],
+                    in_foreach: bool, has_triggers: bool) -> Iterator[Found]:
+    try:
+        refs = template.parse(text)
+    except template.TemplateError as exc:
+        yield path, str(exc), None
+        return
+    for ref in refs:
+        where = f"'{{{{ {ref.text} }}}}'"
+        if ref.root not in template.ROOTS:
+            yield path, f"{where}: unknown name '{ref.root}'", did_you_mean(ref.root, template.ROOTS) or (
+                f"available: {', '.join(template.ROOTS)}")
+        elif ref.root == "params":
+            if not ref.path or ref.path[0] not in types:
+                wanted = ref.path[0] if ref.path else ""
+                yield path, f"{where}: unknown parameter '{wanted}'", did_you_mean(str(wanted), types) or (
+                    f"declared params: {', '.join(types) or 'none'}")
+        elif ref.root == "tasks":
+            yield from _check_task_ref(ref, where, path, tasks, upstream)
+        elif ref.root == "item" and not in_foreach:
+            yield path, f"{where}: 'item' exists only in a task with 'foreach'", None
+        elif ref.root == "event" and not has_triggers:
+            yield path, f"{where}: 'event' needs the pipeline to have 'triggers'", None
+        elif ref.root in template.RUN_VALUES and ref.path:
+            yield path, f"{where}: '{ref.root}' has no fields", None
+
+
+def _check_task_ref(ref: template.Ref, where: str, path: Path, tasks: set[str], upstream: set[str]) -> Iterator[Found]:
+    other = ref.path[0] if ref.path else ""
+    if other not in tasks:
+        yield path, f"{where}: unknown task '{other}'", did_you_mean(str(other), tasks)
+    elif other not in upstream:
+        yield path, f"{where}: task '{other}' is not upstream of this task, so its output may not exist yet", (
+            f"add '{other}' to depends_on")
+    elif len(ref.path) < 2 or ref.path[1] != "output":
+        yield path, f"{where}: write tasks.{other}.output (or tasks.{other}.output.KEY)", None
+
+
+def _check_items(text: str, path: Path, types: Mapping[str, str]) -> Iterator[Found]:
+    try:
+        refs = template.parse(text)
+    except template.TemplateError:
+        return  # reported by the template check
+    whole = text.strip().startswith("{{") and text.strip().endswith("}}") and len(refs) == 1
+    if not whole or refs[0].root not in {"params", "tasks"}:
+        yield path, "foreach items must be one reference: '{{ params.NAME }}' or '{{ tasks.NAME.output }}'", (
+            "or a YAML list")
+    elif refs[0].root == "params" and refs[0].path and types.get(str(refs[0].path[0]), "list") != "list":
+        yield path, f"params.{refs[0].path[0]} is a {types[str(refs[0].path[0])]}, foreach needs a list parameter", None
+
+
+def _check_heartbeat(heartbeat: Any, timeout: Any, base: Path) -> Iterator[Found]:
+    from .fields import parse_duration
+
+    try:
+        hb, to = parse_duration(heartbeat), parse_duration(timeout)
+    except ValueError:
+        return  # reported by the field types
+    if isinstance(hb, int) and isinstance(to, int) and hb >= to:
+        yield (*base, "heartbeat"), f"heartbeat ({hb}s) must be shorter than timeout ({to}s)", None
+
+
+def _check_run_params(entries: Any, section: str, params: Mapping[str, Any]) -> Iterator[Found]:
+    if not isinstance(entries, list):
+        return
+    for i, entry in enumerate(entries):
+        given = entry.get("params", {}) if isinstance(entry, dict) else {}
+        if not isinstance(given, dict):
+            continue
+        for key, value in given.items():
+            spec = params.get(key)
+            if spec is None:
+                yield (section, i, "params", key), f"unknown parameter '{key}'", did_you_mean(key, params)
+                continue
+            try:
+                declared = Param.model_validate(spec if isinstance(spec, dict) else {})
+            except ValidationError:
+                continue  # the declaration itself is reported by the model
+            try:
+                declared.coerce(value)
+            except ParamValueError as exc:
+                yield (section, i, "params", key), str(exc), None
+        for key, spec in params.items():
+            if isinstance(spec, dict) and spec.get("default") is None and key not in given:
+                kind = "scheduled" if section == "schedules" else "triggered"
+                yield (section, i), f"required parameter '{key}' has no default and {kind} runs do not set it", (
+                    f"give it a default or set it under {section}[{i}].params")
