@@ -146,7 +146,7 @@ def parse_day_of_week(field: str) -> DayRule | None:
     if match := _DOW_SPECIAL.fullmatch(field):
         wanted = _number(spec, field, match[1])
         if match[2] == "L":
-            return lambda day: weekday(day) == wanted and day.day + 7 >= last_day(day)
+            return lambda day: weekday(day) == wanted and day.day + 7 > last_day(day)
         nth = _nth(spec, field, match[3])
         return lambda day: weekday(day) == wanted and (day.day - 1) // 7 + 1 == nth
     if "L" in field or "#" in field:
@@ -184,7 +184,7 @@ def unix_day_of_week(field: str) -> str:
         else:
             # Renumbered tokens can wrap around Sunday ('5-7' -> 6,7,1), so they are merged and rewritten together.
             numbers.update(value % 7 + 1 for value in _token_values(spec, field, token))
-    return ",".join([_compress(numbers)] * bool(numbers) + out)
+    return ",".join(([_compress(numbers)] if numbers else []) + out)
 
 
 def _compress(values: set[int]) -> str:

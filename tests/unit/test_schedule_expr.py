@@ -289,6 +289,8 @@ def test_parse_cron_rejects_invalid_unix_form(text: str, message: str) -> None:
     # dL: last such weekday of the month
     ("0 0 ? * 6L *", datetime(2024, 3, 29), True),
     ("0 0 ? * 6L *", datetime(2024, 3, 22), False),
+    ("0 0 ? * 6L *", datetime(2024, 5, 31), True),  # the last day is itself a Friday
+    ("0 0 ? * 6L *", datetime(2024, 5, 24), False),
     ("0 0 ? * 2L *", datetime(2024, 2, 26), True),
     ("0 0 ? * FRIL *", datetime(2026, 2, 27), True),
     # L alone in day-of-week: Saturday
