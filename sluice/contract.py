@@ -74,7 +74,8 @@ class DispatchRequest(_Model):
     event: dict[str, Any] | None = None
     kind: str | None = None
     config: dict[str, Any] | None = Field(None, description="the task's job block, templates not yet rendered")
-    timeout: int | None = None
+    timeout: int | None = Field(None, description="the Task state's TimeoutSeconds (per attempt)")
+    heartbeat: int | None = Field(None, description="the Task state's HeartbeatSeconds, if any")
     depends_on: list[str] = Field(default_factory=list, description="declared dependencies, for trigger_rule")
     trigger_rule: Literal["all_success", "all_done", "one_failed"] = "all_success"
     wait_for: list[str] = Field(default_factory=list, description="dependencies gated at dispatch")

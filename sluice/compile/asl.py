@@ -83,7 +83,8 @@ class Emitter:
     def _task_payload(self, name: str, task: Task, action: str) -> dict[str, Any]:
         payload = {**self.base, "action": action, "task": name, "kind": task.kind,
                    "config": task.job.model_dump(mode="json", by_alias=True, exclude_none=True),
-                   "timeout": self.p.timeout_of(name), "depends_on": list(task.depends_on),
+                   "timeout": self.p.timeout_of(name), "heartbeat": self.p.heartbeat_of(name),
+                   "depends_on": list(task.depends_on),
                    "trigger_rule": task.trigger_rule, "wait_for": self.structure.gated.get(name, [])}
         return payload
 

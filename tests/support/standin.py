@@ -1,0 +1,182 @@
+"""A stand-in dispatcher for running compiled definitions under moto's Step Functions interpreter.
+
+It follows DispatchRequest's documented behaviour over the in-memory Ledger: gates hold a task until its
+gated dependencies end, trigger rules decide skips, jobs "run" on a timer thread and answer the task token.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from sluice import template
+from sluice.contract import TOO_MANY_ITEMS, DispatchRequest
+from sluice.ledger import Ledger
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+REGION = "eu-west-1"
+
+
+@dataclass
+class StandIn:
+    failures: dict[str, int] = field(default_factory=dict)  # task -> failing attempts before success
+    max_delay: float = 0.0  # jobs end after a random delay up to this (seconds), on a timer thread
+    seed: int = 0
+    ledger: Ledger = field(default_factory=Ledger)
+    requests: list[DispatchRequest] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)  # ("start"|"end", task), in order
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._parked: list[DispatchRequest] = []
+        self._random = random.Random(self.seed)
+        self._timers: list[threading.Timer] = []
+
+    def handle(self, payload: dict[str, Any]) -> dict[str, Any]:
+        req = DispatchRequest.model_validate(payload)
+        with self._lock:
+            self.requests.append(req)
+            if req.action in {"run", "prepare"}:
+                if not all(self.ledger.ended(d) for d in req.wait_for):
+                    self._parked.append(req)
+                    return {}
+                self._proceed(req)
+                return {}
+            return self._record(req)
+
+    def _proceed(self, req: DispatchRequest) -> None:
+        decision = self.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
+        if decision:
+            self.ledger.record(req.task, decision)
+            self._answer(req, {"items": []} if req.action == "prepare" else {"status": decision})
+            self._release()
+        elif req.action == "prepare":
+            items = template.render(req.items, {"params": req.params})
+            if len(items) > (req.max_items or 0):
+                self._answer(req, error=(TOO_MANY_ITEMS, f"{len(items)} items"))
+            else:
+                self._answer(req, {"items": items})
+        else:
+            self.events.append(("start", req.task))
+            delay = self._random.uniform(0, self.max_delay)
+            if delay:
+                timer = threading.Timer(delay, self._finish_job, args=(req,))
+                self._timers.append(timer)
+                timer.start()
+            else:
+                self._finish_job(req)
+
+    def _finish_job(self, req: DispatchRequest) -> None:
+        with self._lock:
+            record = self.ledger.task(req.task)
+            record.attempts += 1
+            if req.attempt < self.failures.get(req.task, 0):
+                self._answer(req, error=("Sluice.TaskFailed", f"scripted failure of attempt {req.attempt + 1}"))
+                return
+            if req.item_index is None:
+                self.ledger.record(req.task, "SUCCEEDED", output={"task": req.task})
+            else:
+                record.items[req.item_index] = "SUCCEEDED"
+            self.events.append(("end", req.task))
+            self._answer(req, {"status": "SUCCEEDED"})
+            self._release()
+
+    def _record(self, req: DispatchRequest) -> dict[str, Any]:
+        if req.action == "skip":
+            self.ledger.record(req.task, "SKIPPED")
+        elif req.action == "fail":
+            error = req.error or {}
+            if req.item_index is not None:
+                self.ledger.task(req.task).items[req.item_index] = "FAILED"
+            else:
+                self.ledger.record(req.task, "FAILED", error=error.get("Error"), cause=error.get("Cause"))
+        elif req.action == "finish":
+            self.ledger.finish_foreach(req.task)
+        elif req.action == "finalize":
+            return self.ledger.outcome().model_dump()
+        self._release()
+        return {}
+
+    def _release(self) -> None:
+        ready = [r for r in self._parked if all(self.ledger.ended(d) for d in r.wait_for)]
+        self._parked = [r for r in self._parked if r not in ready]
+        for req in ready:
+            self._proceed(req)
+
+    @staticmethod
+    def _answer(req: DispatchRequest, output: dict[str, Any] | None = None,
+                error: tuple[str, str] | None = None) -> None:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        if error:
+            sfn.send_task_failure(taskToken=req.task_token, error=error[0], cause=error[1])
+        else:
+            sfn.send_task_success(taskToken=req.task_token, output=json.dumps(output or {}))
+        if req.heartbeat:
+            # moto's interpreter, for a Task with HeartbeatSeconds, reads the answer only after a heartbeat
+            # arrives, and only once it waits (AWS needs none): keep beating briefly from another thread.
+            threading.Thread(target=_beat, args=(sfn, req.task_token), daemon=True).start()
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+
+
+def _beat(sfn: Any, token: str | None, times: int = 500, every: float = 0.01) -> None:
+    """Heartbeat until one lands: moto refuses it (InvalidToken) until the Task state has begun to wait."""
+    for _ in range(times):
+        try:
+            sfn.send_task_heartbeat(taskToken=token)
+            return
+        except sfn.exceptions.ClientError:
+            time.sleep(every)
+        except AttributeError:
+            return  # moto: the execution already ended and its environment is gone
+
+
+@contextmanager
+def routed_to(standin: StandIn) -> Iterator[None]:
+    """Route moto's Lambda invocations to the stand-in (moto runs no Lambda code without Docker)."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        return json.dumps(standin.handle(json.loads(body))).encode()
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+        standin.stop()
+
+
+def run_definition(definition: dict[str, Any], standin: StandIn, run_input: dict[str, Any] | None = None,
+                   timeout: float = 60.0) -> dict[str, Any]:
+    """Create the dispatcher function and state machine in moto, run one execution, return describe_execution."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName=f"sfn-{time.monotonic_ns()}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    fn = lam.create_function(FunctionName=f"dispatch-{time.monotonic_ns()}", Runtime="python3.12", Role=role,
+                             Handler="handler.handler", Code={"ZipFile": b"stand-in"})["FunctionArn"]
+    text = json.dumps(definition).replace("${DispatchFunctionArn}", fn)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    arn = sfn.create_state_machine(name=f"sm-{time.monotonic_ns()}", definition=text, roleArn=role)["stateMachineArn"]
+    # An explicit name: moto leaves $$.Execution.Name null without one (AWS generates a UUID).
+    execution = sfn.start_execution(stateMachineArn=arn, name=f"run-{time.monotonic_ns()}",
+                                    input=json.dumps(run_input or {}))["executionArn"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=execution)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.01)
+    raise TimeoutError(f"execution still RUNNING after {timeout}s; parked: {standin._parked}")
