@@ -23,5 +23,14 @@ for file in pipelines/*.yaml; do
   npx --no-install asl-validator --json-path "$out/$name.asl.json"
 done
 
-step "Run every compiled example under moto's Step Functions interpreter (stand-in dispatcher)"
-$BIN/python -m sluice.compile.simulate --moto pipelines/*.yaml
+step "sluice simulate: the non-series-parallel DAG still runs every task as early as its own dependencies allow"
+$BIN/sluice simulate marketing-attribution -d ingest_spend=300 -d attribution=600
+
+step "sluice simulate: a job that fails once is retried and the run recovers"
+$BIN/sluice simulate daily-sales-etl --fail aggregate_sales:1
+
+step "sluice simulate: a job that keeps failing fails the run cleanly; the one_failed notifier runs"
+$BIN/sluice simulate daily-sales-etl --fail load_warehouse || echo "(exit status $?: the run failed, as scripted)"
+
+step "The compiled examples under moto's Step Functions interpreter (stand-in dispatcher)"
+$BIN/python -m pytest -q -p no:cacheprovider tests/integration/test_moto_execution.py -k "every_example"

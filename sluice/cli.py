@@ -87,6 +87,67 @@ def compile_cmd(pipeline: str, directory: str, output: str | None, compact: bool
     _write(compiled.to_json(indent=None if compact else 2), output)
 
 
+@main.command()
+@click.argument("pipeline")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, help="where pipelines live")
+@click.option("--duration", "-d", "durations", multiple=True, metavar="TASK=SECONDS",
+              help="how long a task's job takes (default 60)")
+@click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
+              help="fail the first N attempts of a task (default: every attempt)")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="run parameter")
+def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures: tuple[str, ...],
+             params: tuple[str, ...]) -> None:
+    """Simulate the compiled state machine: when each task starts and ends, and the state transitions used."""
+    from .simulate import Behaviour, Simulation
+
+    spec = _load_one(pipeline, directory)
+    seconds = {k: _number(v, f"--duration {k}") for k, v in _pairs(durations, "=", "--duration")}
+    failing = {k: int(v) if v else 10**6 for k, v in _pairs(failures, ":", "--fail", optional=True)}
+    for name in [*seconds, *failing]:
+        if name not in spec.tasks:
+            _fail(f"unknown task '{name}'; tasks: {', '.join(spec.tasks)}")
+    given = {}
+    for key, value in _pairs(params, "=", "--param"):
+        if key not in spec.params:
+            _fail(f"unknown parameter '{key}'; params: {', '.join(spec.params) or 'none'}")
+        try:
+            given[key] = spec.params[key].coerce(value)
+        except ValueError as exc:
+            _fail(f"--param {key}: {exc}")
+    behaviours = {n: Behaviour(seconds.get(n, 60.0), failing.get(n, 0)) for n in spec.tasks}
+    result = Simulation(compile_pipeline(spec).definition, behaviours, {"params": given}).run()
+    for name in spec.tasks:
+        record = result.ledger.tasks.get(name)
+        status = record.status if record else "NOT RUN"
+        span = (f"{result.started[name]:>8.0f}s -> {result.ended[name]:>8.0f}s" if name in result.ended
+                else f"{'':>21}")
+        click.echo(f"  {name:<28} {status:<16} {span}  attempts={record.attempts if record else 0}")
+    best = Dag.of(spec).critical_path({n: seconds.get(n, 60.0) for n in spec.tasks})
+    click.echo(f"{spec.name}: {result.status} in {result.makespan:.0f}s (critical path {best[0]:.0f}s: "
+               f"{' -> '.join(best[1])}); {result.transitions} state transitions, {result.dispatches} dispatcher calls")
+    if result.cause:
+        click.echo(f"  cause: {result.cause}")
+    sys.exit(0 if result.status == "SUCCEEDED" else 1)
+
+
+def _pairs(items: tuple[str, ...], sep: str, flag: str, optional: bool = False) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        key, found, value = item.partition(sep)
+        if not key or (not found and not optional):
+            _fail(f"{flag} takes KEY{sep}VALUE, got {item!r}")
+        out.append((key, value))
+    return out
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        _fail(f"{where}: {text!r} is not a number of seconds")
+        raise
+
+
 def _label(task: object) -> str:
     kind = task.kind  # type: ignore[attr-defined]
     extra = " (foreach)" if task.foreach else ""  # type: ignore[attr-defined]
