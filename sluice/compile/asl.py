@@ -81,8 +81,10 @@ class Emitter:
         return f"{name}.when"
 
     def _task_payload(self, name: str, task: Task, action: str) -> dict[str, Any]:
-        payload = {**self.base, "action": action, "task": name, "kind": task.kind,
-                   "config": task.job.model_dump(mode="json", by_alias=True, exclude_none=True),
+        config = task.job.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if task.kind == "glue":  # Glue only passes arguments named --key to the job
+            config["arguments"] = {(k if k.startswith("--") else f"--{k}"): v for k, v in config["arguments"].items()}
+        payload = {**self.base, "action": action, "task": name, "kind": task.kind, "config": config,
                    "timeout": self.p.timeout_of(name), "heartbeat": self.p.heartbeat_of(name),
                    "depends_on": list(task.depends_on),
                    "trigger_rule": task.trigger_rule, "wait_for": self.structure.gated.get(name, [])}

@@ -10,8 +10,8 @@ import pytest
 from sluice.compile import BudgetError, compile_pipeline
 from sluice.compile.budget import HISTORY_LIMIT
 from sluice.contract import DispatchRequest
-from sluice.spec import Pipeline
 from sluice.simulate import simulate
+from sluice.spec import Pipeline
 from tests.support.pipelines import ROOT, examples, pipeline_from_deps
 
 GOLDEN = ROOT / "tests" / "golden"
@@ -137,7 +137,7 @@ def test_budget_fails_over_the_history_limit_with_advice():
     p = Pipeline.model_validate({"name": "huge", "params": {"xs": {"type": "list", "default": []}}, "tasks": {
         "t": {"foreach": {"items": "{{ params.xs }}", "max_items": 10_000}, "retry": {"max_attempts": 3},
               "lambda": {"function": "f"}}}})
-    with pytest.raises(BudgetError, match="history events .* over the Step Functions quota of 25,000.*split"):
+    with pytest.raises(BudgetError, match=r"history events .* over the Step Functions quota of 25,000.*split"):
         compile_pipeline(p)
     compiled = compile_pipeline(p, check_budget=False)
     assert compiled.budget.history_events > HISTORY_LIMIT and compiled.warnings
