@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 
 class Dag:
@@ -125,28 +125,37 @@ class Dag:
 def to_mermaid(dag: Dag, labels: Mapping[str, str] | None = None, dashed: set[tuple[str, str]] | None = None) -> str:
     """Mermaid flowchart text (renders on GitHub in a ```mermaid block)."""
     ids = {n: f"t{i}" for i, n in enumerate(dag.nodes)}
-    lines = ["flowchart LR"]
-    for n in dag.nodes:
-        label = n if not labels or n not in labels else f"{n}<br/><small>{labels[n]}</small>"
-        lines.append(f'    {ids[n]}["{_escape(label)}"]')
-    for a, b in dag.edges():
-        arrow = "-.->" if dashed and (a, b) in dashed else "-->"
-        lines.append(f"    {ids[a]} {arrow} {ids[b]}")
-    return "\n".join(lines) + "\n"
+    body = _drawing(
+        dag, dashed,
+        node=lambda n: f'{ids[n]}["{_escape(_label(n, labels, "<br/><small>", "</small>"))}"]',
+        edge=lambda a, b, gated: f"{ids[a]} {'-.->' if gated else '-->'} {ids[b]}",
+    )
+    return "\n".join(["flowchart LR", *body]) + "\n"
+
+
+_DOT_BREAK = "\\n"  # a line break inside a dot label
 
 
 def to_dot(dag: Dag, labels: Mapping[str, str] | None = None, dashed: set[tuple[str, str]] | None = None,
            name: str = "pipeline") -> str:
     """Graphviz dot text."""
-    lines = [f'digraph "{_escape(name)}" {{', "    rankdir=LR;", "    node [shape=box, style=rounded];"]
-    for n in dag.nodes:
-        label = n if not labels or n not in labels else f"{n}\\n{labels[n]}"
-        lines.append(f'    "{_escape(n)}" [label="{_escape(label)}"];')
-    for a, b in dag.edges():
-        style = " [style=dashed]" if dashed and (a, b) in dashed else ""
-        lines.append(f'    "{_escape(a)}" -> "{_escape(b)}"{style};')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    body = _drawing(
+        dag, dashed,
+        node=lambda n: f'"{_escape(n)}" [label="{_escape(_label(n, labels, _DOT_BREAK, ""))}"];',
+        edge=lambda a, b, gated: f'"{_escape(a)}" -> "{_escape(b)}"{" [style=dashed]" if gated else ""};',
+    )
+    header = [f'digraph "{_escape(name)}" {{', "    rankdir=LR;", "    node [shape=box, style=rounded];"]
+    return "\n".join([*header, *body, "}"]) + "\n"
+
+
+def _drawing(dag: Dag, dashed: set[tuple[str, str]] | None, node: Callable[[str], str],
+             edge: Callable[[str, str, bool], str]) -> list[str]:
+    gated = dashed or set()
+    return [f"    {node(n)}" for n in dag.nodes] + [f"    {edge(a, b, (a, b) in gated)}" for a, b in dag.edges()]
+
+
+def _label(node: str, labels: Mapping[str, str] | None, before: str, after: str) -> str:
+    return f"{node}{before}{labels[node]}{after}" if labels and node in labels else node
 
 
 def _escape(text: str) -> str:
