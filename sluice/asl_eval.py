@@ -65,7 +65,7 @@ _COMPARE = {
     "Equals": lambda a, b: a == b, "LessThan": lambda a, b: a < b, "LessThanEquals": lambda a, b: a <= b,
     "GreaterThan": lambda a, b: a > b, "GreaterThanEquals": lambda a, b: a >= b,
 }
-_TYPES = {"String": str, "Numeric": (int, float), "Boolean": bool}
+_TYPES: dict[str, type | tuple[type, ...]] = {"String": str, "Numeric": (int, float), "Boolean": bool}
 
 
 def choice_matches(rule: dict[str, Any], data: Any, context: dict[str, Any]) -> bool:
@@ -81,5 +81,5 @@ def choice_matches(rule: dict[str, Any], data: Any, context: dict[str, Any]) -> 
             if key.startswith(kind) and key[len(kind):] in _COMPARE:
                 if not isinstance(value, py) or (kind == "Numeric" and isinstance(value, bool)):
                     return False
-                return _COMPARE[key[len(kind):]](value, expected)
+                return bool(_COMPARE[key[len(kind):]](value, expected))
     raise ValueError(f"unsupported Choice rule {sorted(rule)}")

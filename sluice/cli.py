@@ -10,7 +10,7 @@ import click
 
 from .compile import BudgetError, compile_pipeline
 from .graph import Dag, to_dot, to_mermaid
-from .spec import Pipeline, Problem, load_paths, pipeline_files
+from .spec import Pipeline, Problem, Task, load_paths, pipeline_files
 from .spec.schema import schema_json
 
 DEFAULT_DIR = "pipelines"
@@ -148,10 +148,8 @@ def _number(text: str, where: str) -> float:
         raise
 
 
-def _label(task: object) -> str:
-    kind = task.kind  # type: ignore[attr-defined]
-    extra = " (foreach)" if task.foreach else ""  # type: ignore[attr-defined]
-    return kind + extra
+def _label(task: Task) -> str:
+    return task.kind + (" (foreach)" if task.foreach else "")
 
 
 def _load_one(ref: str, directory: str) -> Pipeline:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION: Literal[1] = 1
 
 # Error names the compiled Retry/Catch match. The completion function fails task tokens with these.
 TASK_FAILED = "Sluice.TaskFailed"  # the job ran and failed (non-zero exit, FAILED state); retried

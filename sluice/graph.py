@@ -113,8 +113,9 @@ class Dag:
             via[n] = best
         if not finish:
             return 0.0, []
-        end: str | None = max(self.nodes, key=lambda n: finish[n])
-        length = finish[end]
+        last = max(self.nodes, key=lambda n: finish[n])
+        length = finish[last]
+        end: str | None = last
         path: list[str] = []
         while end is not None:
             path.append(end)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import asl_eval, template
-from .contract import TOO_MANY_ITEMS
+from .contract import TOO_MANY_ITEMS, DispatchRequest
 from .ledger import Ledger
 
 Proc = Generator[tuple[str, Any], Any, Any]
@@ -218,43 +218,44 @@ class Simulation:
             result = asl_eval.evaluate(state["ResultSelector"], result, ctx)
         return asl_eval.put(data, state.get("ResultPath", "$"), result)
 
-    def _dispatch(self, req: dict[str, Any], timeout: float | None) -> Proc:
+    def _dispatch(self, payload: dict[str, Any], timeout: float | None) -> Proc:
         """The stand-in dispatcher: the behaviour DispatchRequest documents, over the in-memory ledger."""
         self.result.dispatches += 1
-        action, task = req["action"], req.get("task")
-        ledger = self.ledger
-        if action in {"run", "prepare"}:
-            if req.get("wait_for"):
-                yield ("gate", req["wait_for"])
-            decision = ledger.decide(req["depends_on"], req["trigger_rule"]) if req.get("item_index") is None else None
+        req = DispatchRequest.model_validate(payload)
+        if req.action == "finalize":
+            return self.ledger.outcome().model_dump()
+        task = req.task
+        assert task is not None, f"action {req.action} names no task"
+        if req.action in {"run", "prepare"}:
+            if req.wait_for:
+                yield ("gate", req.wait_for)
+            decision = self.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
             if decision:
-                ledger.record(task, decision)
-                return {"items": []} if action == "prepare" else {"status": decision}
-            if action == "prepare":
-                items = template.render(req["items"], {"params": req["params"]})
-                if len(items) > req["max_items"]:
-                    raise StateError(TOO_MANY_ITEMS, f"{len(items)} items, foreach.max_items is {req['max_items']}")
+                self.ledger.record(task, decision)
+                return {"items": []} if req.action == "prepare" else {"status": decision}
+            if req.action == "prepare":
+                items = template.render(req.items, {"params": req.params})
+                if len(items) > (req.max_items or 0):
+                    raise StateError(TOO_MANY_ITEMS, f"{len(items)} items, foreach.max_items is {req.max_items}")
                 return {"items": items}
-            return (yield from self._job(req, timeout))
-        if action == "skip":
-            ledger.record(task, "SKIPPED")
-        elif action == "fail":
-            if req.get("item_index") is not None:
-                ledger.task(task).items[req["item_index"]] = "FAILED"
+            return (yield from self._job(req, task, timeout))
+        if req.action == "skip":
+            self.ledger.record(task, "SKIPPED")
+        elif req.action == "fail":
+            error = req.error or {}
+            if req.item_index is not None:
+                self.ledger.task(task).items[req.item_index] = "FAILED"
             else:
-                ledger.record(task, "FAILED", error=req["error"]["Error"], cause=req["error"]["Cause"])
-        elif action == "finish":
-            ledger.finish_foreach(task)
-        elif action == "finalize":
-            return ledger.outcome().model_dump()
+                self.ledger.record(task, "FAILED", error=error.get("Error"), cause=error.get("Cause"))
+        elif req.action == "finish":
+            self.ledger.finish_foreach(task)
         return {}
 
-    def _job(self, req: dict[str, Any], timeout: float | None) -> Proc:
-        task, index = req["task"], req.get("item_index")
+    def _job(self, req: DispatchRequest, task: str, timeout: float | None) -> Proc:
         behaviour = self.behaviours.get(task, self.default)
         record = self.ledger.task(task)
         record.attempts += 1
-        attempt = record.attempts if index is None else req["attempt"] + 1
+        attempt = record.attempts if req.item_index is None else req.attempt + 1
         self.result.started.setdefault(task, self.now)
         if timeout is not None and behaviour.duration > timeout:
             yield ("delay", timeout)
@@ -262,10 +263,10 @@ class Simulation:
         yield ("delay", behaviour.duration)
         if attempt <= behaviour.failures:
             raise StateError("Sluice.TaskFailed", f"{behaviour.message} (attempt {attempt})")
-        if index is None:
+        if req.item_index is None:
             self.ledger.record(task, "SUCCEEDED")
         else:
-            record.items[index] = "SUCCEEDED"
+            record.items[req.item_index] = "SUCCEEDED"
         self.result.ended[task] = max(self.result.ended.get(task, 0.0), self.now)
         return {"status": "SUCCEEDED"}
 

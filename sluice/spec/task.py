@@ -82,7 +82,8 @@ class Task(SpecModel):
         return self
 
     def job_of(self, kind: str) -> SpecModel | None:
-        return getattr(self, "lambda_" if kind == "lambda" else kind)
+        job: SpecModel | None = getattr(self, "lambda_" if kind == "lambda" else kind)
+        return job
 
     @property
     def kind(self) -> str:
