@@ -50,7 +50,8 @@ class DispatchRequest(_Model):
       when the job ends: success with the job's output, or failure with one of the error names above.
     - prepare (task token): the same gate and rule for a foreach task, then answer {"items": [...]}, the
       rendered list (empty when the task is skipped).
-    - skip: record the task SKIPPED because its `when` condition is false.
+    - skip (task token): record the task SKIPPED because its `when` condition is false, once every task in
+      `wait_for` has ended (a skipped task must not end before its own dependencies).
     - fail: record the task FAILED with `error` (the Catch's {Error, Cause}) after its last attempt.
     - finish: record a foreach task's outcome from its items.
     - finalize: return the run's outcome {status, error, cause} from the recorded tasks.

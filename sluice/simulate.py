@@ -226,12 +226,12 @@ class Simulation:
             return self.ledger.outcome().model_dump()
         task = req.task
         assert task is not None, f"action {req.action} names no task"
+        if req.wait_for:
+            yield ("gate", req.wait_for)
         if req.action in {"run", "prepare"}:
-            if req.wait_for:
-                yield ("gate", req.wait_for)
             decision = self.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
             if decision:
-                self.ledger.record(task, decision)
+                self._decided(task, decision)
                 return {"items": []} if req.action == "prepare" else {"status": decision}
             if req.action == "prepare":
                 items = template.render(req.items, {"params": req.params})
@@ -240,7 +240,7 @@ class Simulation:
                 return {"items": items}
             return (yield from self._job(req, task, timeout))
         if req.action == "skip":
-            self.ledger.record(task, "SKIPPED")
+            self._decided(task, "SKIPPED")
         elif req.action == "fail":
             error = req.error or {}
             if req.item_index is not None:
@@ -250,6 +250,12 @@ class Simulation:
         elif req.action == "finish":
             self.ledger.finish_foreach(task)
         return {}
+
+    def _decided(self, task: str, status: str) -> None:
+        """A task that ends without running: it starts and ends now."""
+        self.ledger.record(task, status)
+        self.result.started.setdefault(task, self.now)
+        self.result.ended.setdefault(task, self.now)
 
     def _job(self, req: DispatchRequest, task: str, timeout: float | None) -> Proc:
         behaviour = self.behaviours.get(task, self.default)

@@ -74,7 +74,10 @@ class Emitter:
         if task.when is None:
             return entry
         skip = f"{name}.skip"
-        states[skip] = dispatch({**self.base, "action": "skip", "task": name}, token=False, next_state=next_state)
+        # A skipped task must not count as ended before its gated dependencies have: downstream tasks depend
+        # on them through it. So the skip is a token call the dispatcher holds at the same gate.
+        states[skip] = dispatch({**self.base, "action": "skip", "task": name,
+                                 "wait_for": self.structure.gated.get(name, [])}, token=True, next_state=next_state)
         rule = condition.to_choice_rule(condition.parse(task.when, self.param_types), self.param_types)
         states[f"{name}.when"] = {"Type": "Choice", "Choices": [{**rule, "Next": entry}], "Default": skip,
                                   "Comment": f"when: {task.when}"}

@@ -44,7 +44,7 @@ class StandIn:
         req = DispatchRequest.model_validate(payload)
         with self._lock:
             self.requests.append(req)
-            if req.action in {"run", "prepare"}:
+            if req.action in {"run", "prepare", "skip"}:
                 if not all(self.ledger.ended(d) for d in req.wait_for):
                     self._parked.append(req)
                     return {}
@@ -53,6 +53,11 @@ class StandIn:
             return self._record(req)
 
     def _proceed(self, req: DispatchRequest) -> None:
+        if req.action == "skip":
+            self.ledger.record(req.task, "SKIPPED")
+            self._answer(req, {"status": "SKIPPED"})
+            self._release()
+            return
         decision = self.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
         if decision:
             self.ledger.record(req.task, decision)
@@ -90,9 +95,7 @@ class StandIn:
             self._release()
 
     def _record(self, req: DispatchRequest) -> dict[str, Any]:
-        if req.action == "skip":
-            self.ledger.record(req.task, "SKIPPED")
-        elif req.action == "fail":
+        if req.action == "fail":
             error = req.error or {}
             if req.item_index is not None:
                 self.ledger.task(req.task).items[req.item_index] = "FAILED"

@@ -9,6 +9,7 @@ from sluice.compile import compile_pipeline
 from sluice.compile.structure import build
 from sluice.graph import Dag
 from sluice.simulate import simulate
+from sluice.spec import Pipeline
 from tests.support.pipelines import pipeline_from_deps
 from tests.unit.test_structure import _tree_edges
 
@@ -40,6 +41,27 @@ def test_makespan_equals_critical_path(deps, data):
     for task, ds in deps.items():
         assert result.started[task] == max((result.ended[d] for d in ds), default=0), task
     assert result.makespan == Dag(deps).critical_path(durations)[0]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deps=dags(), data=st.data())
+def test_skipped_tasks_end_no_earlier_than_their_dependencies(deps, data):
+    # GIVEN a random DAG where some tasks have a `when` that is false, and random durations
+    skipped = data.draw(st.sets(st.sampled_from(sorted(deps))), label="skipped")
+    durations = {t: data.draw(st.integers(1, 50), label=t) for t in deps}
+    pipeline = Pipeline.model_validate({
+        "name": "generated", "params": {"flag": {"type": "bool", "default": False}},
+        "tasks": {t: {"depends_on": ds, "lambda": {"function": "f"}, **({"when": "params.flag"} if t in skipped
+                                                                            else {})} for t, ds in deps.items()}})
+    result = simulate(compile_pipeline(pipeline).definition, durations)
+    # THEN a skipped task is decided exactly when its last dependency ends (it never lets a descendant
+    # start early), and every task that runs starts exactly then too
+    assert result.status == "SUCCEEDED"
+    for task, ds in deps.items():
+        assert result.started[task] == max((result.ended[d] for d in ds), default=0), task
+        assert result.ledger.tasks[task].status == ("SKIPPED" if task in skipped else "SUCCEEDED")
+    effective = {t: (0 if t in skipped else d) for t, d in durations.items()}
+    assert result.makespan == Dag(deps).critical_path(effective)[0]
 
 
 @settings(max_examples=200, deadline=None)
