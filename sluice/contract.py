@@ -66,7 +66,7 @@ class DispatchRequest(_Model):
     pipeline: str
     execution_id: str
     run_id: str
-    started_at: str = Field(description="execution start time, the logical date when none was given")
+    started_at: str | None = Field(None, description="execution start time; sent where templates are rendered")
     task: str | None = None
     attempt: int = 0
     task_token: str | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from .. import condition
 from ..contract import RETRYABLE_ERRORS
 from ..spec import Pipeline, Retry, Task
-from .states import catch_all, dispatch, run_context, then
+from .states import catch_all, dispatch, run_context, run_identity, then
 from .structure import Fork, Leaf, Node, Series, Structure
 
 START = "Start run"
@@ -26,6 +26,7 @@ class Emitter:
         self.p = pipeline
         self.structure = structure
         self.base = run_context(pipeline.name)
+        self.identity = run_identity(pipeline.name)
         self.param_types = {name: param.type for name, param in pipeline.params.items()}
         self.forks = 0
 
@@ -76,8 +77,9 @@ class Emitter:
         skip = f"{name}.skip"
         # A skipped task must not count as ended before its gated dependencies have: downstream tasks depend
         # on them through it. So the skip is a token call the dispatcher holds at the same gate.
-        states[skip] = dispatch({**self.base, "action": "skip", "task": name,
-                                 "wait_for": self.structure.gated.get(name, [])}, token=True, next_state=next_state)
+        states[skip] = dispatch(_without_defaults({**self.identity, "action": "skip", "task": name,
+                                                   "wait_for": self.structure.gated.get(name, [])}),
+                                token=True, next_state=next_state)
         rule = condition.to_choice_rule(condition.parse(task.when, self.param_types), self.param_types)
         states[f"{name}.when"] = {"Type": "Choice", "Choices": [{**rule, "Next": entry}], "Default": skip,
                                   "Comment": f"when: {task.when}"}
@@ -91,7 +93,7 @@ class Emitter:
                    "timeout": self.p.timeout_of(name), "heartbeat": self.p.heartbeat_of(name),
                    "depends_on": list(task.depends_on),
                    "trigger_rule": task.trigger_rule, "wait_for": self.structure.gated.get(name, [])}
-        return payload
+        return _without_defaults(payload)
 
     def _run(self, name: str, task: Task, next_state: str | None, states: dict[str, Any]) -> str:
         failed = f"{name}.failed"
@@ -107,11 +109,13 @@ class Emitter:
         item, item_failed = f"{name}.item", f"{name}.item.failed"
         prep_payload = {**self._task_payload(name, task, "prepare"), "items": task.foreach.items,
                         "max_items": task.foreach.max_items}
-        del prep_payload["config"]
+        prep_payload.pop("config", None)
         states[prepare] = dispatch(prep_payload, token=True, next_state=name, ResultPath="$.foreach",
                                    Catch=catch_all(failed))
-        item_payload = {**self._task_payload(name, task, "run"), "item.$": "$.item", "item_index.$": "$.index",
-                        "wait_for": []}
+        # Items need no gate or trigger rule: prepare decided for the whole task before the Map started.
+        decided = {"depends_on", "trigger_rule", "wait_for"}
+        item_payload = {**{k: v for k, v in self._task_payload(name, task, "run").items() if k not in decided},
+                        "item.$": "$.item", "item_index.$": "$.index"}
         iterator = {
             item: dispatch(item_payload, token=True, next_state=None, **self._limits(name),
                            Retry=self._retry(self.p.retry_of(name)), Catch=catch_all(item_failed)),
@@ -123,12 +127,13 @@ class Emitter:
                         "MaxConcurrency": task.foreach.max_concurrency,
                         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": item, "States": iterator},
                         "ResultPath": None, "Next": finish, "Catch": catch_all(failed)}
-        states[finish] = dispatch({**self.base, "action": "finish", "task": name}, token=False, next_state=next_state)
+        states[finish] = dispatch({**self.identity, "action": "finish", "task": name}, token=False,
+                                  next_state=next_state)
         states[failed] = self._fail_recorder(name, next_state)
         return prepare
 
     def _fail_recorder(self, name: str, next_state: str | None, item: bool = False) -> dict[str, Any]:
-        payload = {**self.base, "action": "fail", "task": name, "error.$": "$.error"}
+        payload = {**self.identity, "action": "fail", "task": name, "error.$": "$.error"}
         if item:
             payload.update({"item.$": "$.item", "item_index.$": "$.index"})
         return dispatch(payload, token=False, next_state=next_state)
@@ -168,7 +173,7 @@ class Emitter:
 
     def _epilogue(self) -> dict[str, Any]:
         return {
-            FINALIZE: dispatch({**self.base, "action": "finalize"}, token=False, next_state=OUTCOME,
+            FINALIZE: dispatch({**self.identity, "action": "finalize"}, token=False, next_state=OUTCOME,
                                ResultSelector={"status.$": "$.Payload.status", "error.$": "$.Payload.error",
                                                "cause.$": "$.Payload.cause"}, ResultPath="$.outcome"),
             OUTCOME: {"Type": "Choice", "Default": SUCCEEDED,
@@ -176,3 +181,12 @@ class Emitter:
             FAILED: {"Type": "Fail", "ErrorPath": "$.outcome.error", "CausePath": "$.outcome.cause"},
             SUCCEEDED: {"Type": "Succeed", "OutputPath": "$.outcome"},
         }
+
+
+_PAYLOAD_DEFAULTS: dict[str, Any] = {"heartbeat": None, "depends_on": [], "trigger_rule": "all_success",
+                                     "wait_for": []}
+
+
+def _without_defaults(payload: dict[str, Any]) -> dict[str, Any]:
+    """Leave out fields equal to DispatchRequest's defaults: every byte counts against the 1 MB definition."""
+    return {k: v for k, v in payload.items() if k not in _PAYLOAD_DEFAULTS or v != _PAYLOAD_DEFAULTS[k]}

@@ -15,18 +15,16 @@ LAMBDA_RETRY = {"ErrorEquals": LAMBDA_ERRORS, "IntervalSeconds": 2, "MaxAttempts
                 "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}
 
 
-def run_context(pipeline: str) -> dict[str, Any]:
+def run_identity(pipeline: str) -> dict[str, Any]:
     """The payload fields every dispatcher call carries: who is calling, for which run."""
-    return {
-        "v": CONTRACT_VERSION,
-        "pipeline": pipeline,
-        "execution_id.$": "$$.Execution.Id",
-        "run_id.$": "$$.Execution.Name",
-        "started_at.$": "$$.Execution.StartTime",
-        "params.$": "$.params",
-        "logical_date.$": "$.logical_date",
-        "event.$": "$.event",
-    }
+    return {"v": CONTRACT_VERSION, "pipeline": pipeline, "execution_id.$": "$$.Execution.Id",
+            "run_id.$": "$$.Execution.Name"}
+
+
+def run_context(pipeline: str) -> dict[str, Any]:
+    """Identity plus what rendering a task's templates needs (recorders do without it: smaller definitions)."""
+    return {**run_identity(pipeline), "started_at.$": "$$.Execution.StartTime", "params.$": "$.params",
+            "logical_date.$": "$.logical_date", "event.$": "$.event"}
 
 
 def dispatch(payload: dict[str, Any], *, token: bool, next_state: str | None, **extra: Any) -> dict[str, Any]:
