@@ -54,6 +54,10 @@ def build(dag: Dag) -> Structure:
     return Structure(tree, gated)
 
 
+MAX_DEPTH = 24  # nested Parallel states at most
+MAX_SHAPED_PART = 1_500  # a larger part that is not series-parallel is laid out flat
+
+
 class _Builder:
     def __init__(self, dag: Dag) -> None:
         self.preds = {n: set(ps) for n, ps in dag.preds.items()}
@@ -61,18 +65,36 @@ class _Builder:
         self.pos = {n: i for i, n in enumerate(dag.topological_order())}
         self.gated: dict[str, list[str]] = {}
 
-    def build(self, nodes: list[str]) -> Node:
-        """`nodes` in topological order; their edges to outside nodes are already accounted for."""
+    def build(self, nodes: list[str], depth: int = 0) -> Node:
+        """`nodes` in topological order; their edges to outside nodes are already accounted for.
+
+        `depth` counts the Parallel states around this part. Past MAX_DEPTH, or for a large part that is not
+        series-parallel, the part becomes one flat Parallel with every dependency inside it gated: still exact,
+        and it bounds both the nesting of the definition and the work spent looking for structure.
+        """
         while True:
             if len(nodes) == 1:
                 return Leaf(nodes[0])
+            if depth >= MAX_DEPTH:
+                return self._flat(nodes)
             parts = self._components(nodes)
             if len(parts) > 1:
-                return Fork(tuple(self.build(p) for p in parts))
+                return Fork(tuple(self.build(p, depth + 1) for p in parts))
             pieces = self._series(nodes)
             if len(pieces) > 1:
-                return Series(tuple(self.build(p) for p in pieces))
+                return Series(tuple(self.build(p, depth) for p in pieces))
+            if len(nodes) > MAX_SHAPED_PART:
+                return self._flat(nodes)
             self._gate_by_owner(nodes)
+
+    def _flat(self, nodes: list[str]) -> Node:
+        inside = set(nodes)
+        for v in nodes:
+            for p in sorted((p for p in self.preds[v] if p in inside), key=self.pos.__getitem__):
+                self.preds[v].discard(p)
+                self.succs[p].discard(v)
+                self.gated.setdefault(v, []).append(p)
+        return Fork(tuple(Leaf(n) for n in nodes))
 
     def _components(self, nodes: list[str]) -> list[list[str]]:
         inside = set(nodes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sluice.compile import compile_pipeline
+from sluice.compile import compile_pipeline, structure
 from sluice.compile.structure import build
 from sluice.graph import Dag
 from sluice.simulate import simulate
@@ -94,3 +94,42 @@ def test_failure_blocks_exactly_the_descendants(deps, data):
     assert statuses[failing] == "FAILED"
     assert {n for n, s in statuses.items() if s == "UPSTREAM_FAILED"} == below
     assert all(statuses[n] == "SUCCEEDED" for n in deps if n != failing and n not in below)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(deps=dags(), data=st.data())
+def test_flat_fallbacks_stay_exact(deps, data, monkeypatch):
+    # GIVEN tiny limits, so parts are laid out flat for depth and for size (what huge pipelines get)
+    monkeypatch.setattr(structure, "MAX_DEPTH", data.draw(st.integers(0, 2), label="max depth"))
+    monkeypatch.setattr(structure, "MAX_SHAPED_PART", data.draw(st.integers(2, 6), label="max shaped part"))
+    durations = {t: data.draw(st.integers(1, 50), label=t) for t in deps}
+    result = simulate(compile_pipeline(pipeline_from_deps(deps)).definition, durations)
+    # THEN every task still starts exactly when its last dependency ends
+    for task, ds in deps.items():
+        assert result.started[task] == max((result.ended[d] for d in ds), default=0), task
+    assert result.makespan == Dag(deps).critical_path(durations)[0]
+
+
+def _ladder(rows: int) -> dict[str, list[str]]:
+    deps: dict[str, list[str]] = {}
+    for r in range(rows):
+        for c in range(2):
+            deps[f"r{r}c{c}"] = [f"r{r - 1}c{c}"] * (r > 0) + [f"r{r}c{c - 1}"] * (c > 0)
+    return deps
+
+
+def _depth(node) -> int:
+    if isinstance(node, structure.Leaf):
+        return 0
+    children = node.parts if isinstance(node, structure.Series) else node.branches
+    return max(_depth(c) for c in children) + isinstance(node, structure.Fork)
+
+
+def test_deep_non_series_parallel_dag_compiles_with_bounded_nesting():
+    # GIVEN a 2 x 1,000 grid (each task after its upper and left neighbour): deep and not series-parallel
+    deps = _ladder(1_000)
+    compiled = compile_pipeline(pipeline_from_deps(deps), check_budget=False)
+    # THEN no RecursionError, the Parallel nesting stays bounded, and the definition serializes
+    assert _depth(compiled.structure.tree) <= structure.MAX_DEPTH + 1
+    assert len(compiled.to_json(indent=None)) == compiled.budget.definition_bytes
