@@ -13,8 +13,8 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import asl_eval, template
-from .contract import TOO_MANY_ITEMS, DispatchRequest
+from . import asl_eval
+from .contract import DispatchRequest
 from .ledger import Ledger
 
 Proc = Generator[tuple[str, Any], Any, Any]
@@ -222,57 +222,34 @@ class Simulation:
         """The stand-in dispatcher: the behaviour DispatchRequest documents, over the in-memory ledger."""
         self.result.dispatches += 1
         req = DispatchRequest.model_validate(payload)
-        if req.action == "finalize":
-            return self.ledger.outcome().model_dump()
-        task = req.task
-        assert task is not None, f"action {req.action} names no task"
         if req.wait_for:
             yield ("gate", req.wait_for)
-        if req.action in {"run", "prepare"}:
-            decision = self.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
-            if decision:
-                self._decided(task, decision)
-                return {"items": []} if req.action == "prepare" else {"status": decision}
-            if req.action == "prepare":
-                items = template.render(req.items, {"params": req.params})
-                if len(items) > (req.max_items or 0):
-                    raise StateError(TOO_MANY_ITEMS, f"{len(items)} items, foreach.max_items is {req.max_items}")
-                return {"items": items}
-            return (yield from self._job(req, task, timeout))
-        if req.action == "skip":
-            self._decided(task, "SKIPPED")
-        elif req.action == "fail":
-            error = req.error or {}
-            if req.item_index is not None:
-                self.ledger.task(task).items[req.item_index] = "FAILED"
-            else:
-                self.ledger.record(task, "FAILED", error=error.get("Error"), cause=error.get("Cause"))
-        elif req.action == "finish":
-            self.ledger.finish_foreach(task)
-        return {}
+        settled = self.ledger.settle(req)
+        if settled.error:
+            raise StateError(*settled.error)
+        if not settled.start_job:
+            if req.task and req.item_index is None and req.action != "fail" and self.ledger.ended(req.task):
+                # decided without running (skipped, upstream failed): it starts and ends now
+                self.result.started.setdefault(req.task, self.now)
+                self.result.ended.setdefault(req.task, self.now)
+            return settled.output
+        return (yield from self._job(req, timeout))
 
-    def _decided(self, task: str, status: str) -> None:
-        """A task that ends without running: it starts and ends now."""
-        self.ledger.record(task, status)
-        self.result.started.setdefault(task, self.now)
-        self.result.ended.setdefault(task, self.now)
-
-    def _job(self, req: DispatchRequest, task: str, timeout: float | None) -> Proc:
+    def _job(self, req: DispatchRequest, timeout: float | None) -> Proc:
+        task = req.task
+        assert task is not None
         behaviour = self.behaviours.get(task, self.default)
-        record = self.ledger.task(task)
-        record.attempts += 1
-        attempt = record.attempts if req.item_index is None else req.attempt + 1
+        attempt = req.attempt + 1
         self.result.started.setdefault(task, self.now)
         if timeout is not None and behaviour.duration > timeout:
             yield ("delay", timeout)
+            self.ledger.job_ended(req, succeeded=False)
             raise StateError("States.Timeout", f"attempt {attempt} took longer than {timeout}s")
         yield ("delay", behaviour.duration)
-        if attempt <= behaviour.failures:
+        succeeded = attempt > behaviour.failures
+        self.ledger.job_ended(req, succeeded=succeeded)
+        if not succeeded:
             raise StateError("Sluice.TaskFailed", f"{behaviour.message} (attempt {attempt})")
-        if req.item_index is None:
-            self.ledger.record(task, "SUCCEEDED")
-        else:
-            record.items[req.item_index] = "SUCCEEDED"
         self.result.ended[task] = max(self.result.ended.get(task, 0.0), self.now)
         return {"status": "SUCCEEDED"}
 

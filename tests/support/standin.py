@@ -17,8 +17,7 @@ from typing import Any
 
 import boto3
 
-from sluice import template
-from sluice.contract import TOO_MANY_ITEMS, DispatchRequest
+from sluice.contract import DispatchRequest
 from sluice.ledger import Ledger
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -44,69 +43,41 @@ class StandIn:
         req = DispatchRequest.model_validate(payload)
         with self._lock:
             self.requests.append(req)
-            if req.action in {"run", "prepare", "skip"}:
-                if not all(self.ledger.ended(d) for d in req.wait_for):
-                    self._parked.append(req)
-                    return {}
-                self._proceed(req)
+            if not all(self.ledger.ended(d) for d in req.wait_for):
+                self._parked.append(req)  # the gate: answered when the last of wait_for ends
                 return {}
-            return self._record(req)
+            return self._proceed(req)
 
-    def _proceed(self, req: DispatchRequest) -> None:
-        if req.action == "skip":
-            self.ledger.record(req.task, "SKIPPED")
-            self._answer(req, {"status": "SKIPPED"})
-            self._release()
-            return
-        decision = self.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
-        if decision:
-            self.ledger.record(req.task, decision)
-            self._answer(req, {"items": []} if req.action == "prepare" else {"status": decision})
-            self._release()
-        elif req.action == "prepare":
-            items = template.render(req.items, {"params": req.params})
-            if len(items) > (req.max_items or 0):
-                self._answer(req, error=(TOO_MANY_ITEMS, f"{len(items)} items"))
-            else:
-                self._answer(req, {"items": items})
+    def _proceed(self, req: DispatchRequest) -> dict[str, Any]:
+        settled = self.ledger.settle(req)
+        if settled.start_job:
+            self._start_job(req)
+            return {}
+        if req.task_token:
+            self._answer(req, settled.output, settled.error)
+        self._release()
+        return {} if req.task_token else (settled.output or {})
+
+    def _start_job(self, req: DispatchRequest) -> None:
+        self.events.append(("start", req.task))
+        delay = self._random.uniform(0, self.max_delay)
+        if delay:
+            timer = threading.Timer(delay, self._finish_job, args=(req,))
+            self._timers.append(timer)
+            timer.start()
         else:
-            self.events.append(("start", req.task))
-            delay = self._random.uniform(0, self.max_delay)
-            if delay:
-                timer = threading.Timer(delay, self._finish_job, args=(req,))
-                self._timers.append(timer)
-                timer.start()
-            else:
-                self._finish_job(req)
+            self._finish_job(req)
 
     def _finish_job(self, req: DispatchRequest) -> None:
         with self._lock:
-            record = self.ledger.task(req.task)
-            record.attempts += 1
-            if req.attempt < self.failures.get(req.task, 0):
+            failed = req.attempt < self.failures.get(req.task, 0)
+            self.ledger.job_ended(req, succeeded=not failed)
+            if failed:
                 self._answer(req, error=("Sluice.TaskFailed", f"scripted failure of attempt {req.attempt + 1}"))
                 return
-            if req.item_index is None:
-                self.ledger.record(req.task, "SUCCEEDED", output={"task": req.task})
-            else:
-                record.items[req.item_index] = "SUCCEEDED"
             self.events.append(("end", req.task))
             self._answer(req, {"status": "SUCCEEDED"})
             self._release()
-
-    def _record(self, req: DispatchRequest) -> dict[str, Any]:
-        if req.action == "fail":
-            error = req.error or {}
-            if req.item_index is not None:
-                self.ledger.task(req.task).items[req.item_index] = "FAILED"
-            else:
-                self.ledger.record(req.task, "FAILED", error=error.get("Error"), cause=error.get("Cause"))
-        elif req.action == "finish":
-            self.ledger.finish_foreach(req.task)
-        elif req.action == "finalize":
-            return self.ledger.outcome().model_dump()
-        self._release()
-        return {}
 
     def _release(self) -> None:
         ready = [r for r in self._parked if all(self.ledger.ended(d) for d in r.wait_for)]
