@@ -108,9 +108,11 @@ class Ledger:
         assert req.task is not None
         record = self.task(req.task)
         record.attempts += 1
-        if succeeded and req.item_index is None:
+        if not succeeded:
+            return
+        if req.item_index is None:
             self.record(req.task, "SUCCEEDED", output={"task": req.task})
-        elif succeeded:
+        else:
             record.items[req.item_index] = "SUCCEEDED"
 
     def outcome(self) -> RunOutcome:
