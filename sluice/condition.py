@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +24,15 @@ class ConditionError(ValueError):
 
 def parse(text: str, param_types: Mapping[str, str]) -> Cond:
     """Parse and type-check a condition such as "params.env == 'prod' and not params.dry_run"."""
+    if "\0" in text:
+        raise ConditionError(f"{text!r} is not a condition: it contains a NUL character")
     try:
         tree = ast.parse(text.strip(), mode="eval").body
+        return _node(tree, param_types, text)
     except SyntaxError as exc:
         raise ConditionError(f"'{text}' is not a condition: {exc.msg}") from None
-    return _node(tree, param_types, text)
+    except (RecursionError, MemoryError):
+        raise ConditionError(f"'{text[:60]}...' is nested too deeply to be a condition") from None
 
 
 def _node(node: ast.AST, types: Mapping[str, str], text: str) -> Cond:
@@ -58,6 +64,8 @@ def _compare(left: ast.AST, op: str, right: ast.AST, types: Mapping[str, str], t
     if op in {"in", "not in"}:
         if not isinstance(right, ast.List | ast.Tuple):
             raise ConditionError(f"'{text}': 'in' takes a literal list, e.g. params.env in ['dev', 'test']")
+        if not right.elts:
+            raise ConditionError(f"'{text}': 'in' needs at least one value in its list")
         rules: Cond = ("or", [("cmp", name, "==", _literal(v, kind, text)) for v in right.elts])
         return ("not", rules) if op == "not in" else rules
     if kind == "bool" and op not in {"==", "!="}:
@@ -78,14 +86,27 @@ def _literal(node: ast.AST, kind: str, text: str) -> Any:
         value: Any = _NAMES[node.id]
     elif isinstance(node, ast.Constant) and isinstance(node.value, str | int | float | bool):
         value = node.value
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+    elif (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
+          and isinstance(node.operand.value, int | float) and not isinstance(node.operand.value, bool)):
         value = -node.operand.value
     else:
         raise ConditionError(f"'{text}': compare with a literal (string, number, true/false)")
     expected = {"string": str, "date": str, "int": (int, float), "number": (int, float), "bool": bool}[kind]
     if isinstance(value, bool) != (kind == "bool") or not isinstance(value, expected):
         raise ConditionError(f"'{text}': {value!r} does not fit a {kind} parameter")
+    if kind == "date" and not _is_date(value):
+        raise ConditionError(f"'{text}': {value!r} is not a date; write 'YYYY-MM-DD'")
     return value
+
+
+def _is_date(value: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def to_choice_rule(cond: Cond, param_types: Mapping[str, str]) -> dict[str, Any]:

@@ -38,17 +38,21 @@ def check_document(data: Any) -> Iterator[Found]:
         if why:
             yield ("tasks", name), why, None
     yield from _check_dependencies(deps)
-    acyclic = {n: [d for d in ds if d in deps] for n, ds in deps.items()}
+    acyclic = {n: [d for d in ds if d in deps and d != n] for n, ds in deps.items()}  # self-deps reported above
     dag = Dag(acyclic)
     cycle = dag.find_cycle()
     if cycle:
         yield ("tasks", cycle[0], "depends_on"), f"dependency cycle: {' -> '.join(cycle)}", "remove one of these edges"
         dag = None  # type: ignore[assignment]
     has_triggers = bool(data.get("triggers"))
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    yield from _check_heartbeat(defaults, {}, ("defaults",))
     for name, body in tasks.items():
         if isinstance(body, dict):
             upstream = dag.ancestors(name) if dag else set(acyclic[name])
             yield from _check_task(name, body, types, set(tasks), upstream, has_triggers)
+            if body.get("timeout") is not None or body.get("heartbeat") is not None:
+                yield from _check_heartbeat(body, defaults, ("tasks", name))
     for section in ("schedules", "triggers"):
         yield from _check_run_params(data.get(section), section, params)
 
@@ -89,9 +93,6 @@ def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks
             condition.parse(when, types)
         except condition.ConditionError as exc:
             yield (*base, "when"), str(exc), None
-    timeout, heartbeat = body.get("timeout"), body.get("heartbeat")
-    if heartbeat is not None and timeout is not None:
-        yield from _check_heartbeat(heartbeat, timeout, base)
 
 
 def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[str], upstream: set[str],
@@ -145,15 +146,28 @@ def _check_items(text: str, path: Path, types: Mapping[str, str]) -> Iterator[Fo
         yield path, f"params.{refs[0].path[0]} is a {types[str(refs[0].path[0])]}, foreach needs a list parameter", None
 
 
-def _check_heartbeat(heartbeat: Any, timeout: Any, base: Path) -> Iterator[Found]:
+def _check_heartbeat(own: Mapping[str, Any], defaults: Mapping[str, Any], base: Path) -> Iterator[Found]:
+    """The heartbeat in effect (own, else the defaults') must be shorter than the timeout in effect."""
     from .fields import parse_duration
+    from .task import TaskDefaults
 
+    heartbeat = own.get("heartbeat") if own.get("heartbeat") is not None else defaults.get("heartbeat")
+    timeout = own.get("timeout") if own.get("timeout") is not None else defaults.get("timeout")
+    if heartbeat is None:
+        return
+    if timeout is None:
+        timeout = TaskDefaults.model_fields["timeout"].default
     try:
         hb, to = parse_duration(heartbeat), parse_duration(timeout)
     except ValueError:
         return  # reported by the field types
-    if isinstance(hb, int) and isinstance(to, int) and hb >= to:
-        yield (*base, "heartbeat"), f"heartbeat ({hb}s) must be shorter than timeout ({to}s)", None
+    if isinstance(hb, int) and isinstance(to, int) and 1 <= to <= hb:
+        hb_from = "" if own.get("heartbeat") is not None else ", from defaults"
+        to_from = ("" if own.get("timeout") is not None else
+                   ", from defaults" if defaults.get("timeout") is not None else ", the built-in default")
+        key = "heartbeat" if own.get("heartbeat") is not None else "timeout"
+        yield (*base, key), f"heartbeat ({hb}s{hb_from}) must be shorter than timeout ({to}s{to_from})", (
+            "Step Functions rejects a HeartbeatSeconds that is not below TimeoutSeconds")
 
 
 def _check_run_params(entries: Any, section: str, params: Mapping[str, Any]) -> Iterator[Found]:

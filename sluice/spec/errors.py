@@ -37,7 +37,8 @@ def _data_path(loc: tuple[Any, ...], data: Any, kind: str) -> tuple[Path, str | 
     current = data
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
-        if (isinstance(current, dict) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if (isinstance(current, dict) and part in current) or in_list:
             path.append(part)
             current = current[part]
         elif last and kind in {"missing", "extra_forbidden"}:
@@ -56,7 +57,8 @@ def _describe(err: Any, path: Path, leaf: str | None, root: type[BaseModel], dat
         if _model_at(root, parent) is Task and key not in valid:
             close = did_you_mean(key, valid)
             return f"unknown key '{key}'", close or f"a task's kind is one of: {', '.join(KINDS)}"
-        return f"unknown key '{key}'", did_you_mean(key, valid) or (f"valid keys: {', '.join(valid)}" if valid else None)
+        listed = f"valid keys: {', '.join(valid)}" if valid else None
+        return f"unknown key '{key}'", did_you_mean(key, valid) or listed
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "string_pattern_mismatch":
         message = f"{err['input']!r} does not match the pattern {err['ctx']['pattern']}"

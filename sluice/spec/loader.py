@@ -30,12 +30,17 @@ class Loaded:
 
 def load_text(text: str, file: str = "<string>") -> tuple[Pipeline | None, list[Problem]]:
     """Validate one pipeline document."""
+    pipeline, problems, _ = _load_text(text, file)
+    return pipeline, problems
+
+
+def _load_text(text: str, file: str) -> tuple[Pipeline | None, list[Problem], YamlDocument | None]:
     doc, problems = load_yaml(text, file)
     if doc is None:
-        return None, problems
+        return None, problems, None
     if not isinstance(doc.data, dict):
         return None, [*problems, Problem(file, (), "a pipeline file is a mapping with at least 'name' and 'tasks'",
-                                         line=1)]
+                                         line=doc.line_of(()))], doc
     pipeline = None
     try:
         pipeline = Pipeline.model_validate(doc.data)
@@ -44,18 +49,23 @@ def load_text(text: str, file: str = "<string>") -> tuple[Pipeline | None, list[
     problems.extend(_cross_field(doc, file))
     if any(p.severity == "error" for p in problems):
         pipeline = None
-    return pipeline, _sorted(problems)
+    return pipeline, _sorted(problems), doc
 
 
 def load_file(path: str | FsPath) -> tuple[Pipeline | None, list[Problem]]:
+    pipeline, problems, _ = _load_file(path)
+    return pipeline, problems
+
+
+def _load_file(path: str | FsPath) -> tuple[Pipeline | None, list[Problem], YamlDocument | None]:
     file = str(path)
     try:
         text = FsPath(path).read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        return None, [Problem(file, (), "file is not UTF-8 text")]
+        return None, [Problem(file, (), "file is not UTF-8 text")], None
     except OSError as exc:
-        return None, [Problem(file, (), f"cannot read file: {exc.strerror or exc}")]
-    return load_text(text, file)
+        return None, [Problem(file, (), f"cannot read file: {exc.strerror or exc}")], None
+    return _load_text(text, file)
 
 
 def pipeline_files(paths: Iterable[str | FsPath]) -> list[FsPath]:
@@ -73,20 +83,23 @@ def pipeline_files(paths: Iterable[str | FsPath]) -> list[FsPath]:
 def load_paths(paths: Iterable[str | FsPath]) -> Loaded:
     """Load many files and check what spans them: unique names, child pipelines that exist, no run loops."""
     result = Loaded()
+    docs: dict[str, YamlDocument] = {}  # pipeline name -> its document, for the lines of cross-file problems
     files = pipeline_files(paths)
     for path in files:
-        pipeline, problems = load_file(path)
+        pipeline, problems, doc = _load_file(path)
         result.problems.extend(problems)
-        if pipeline is None:
+        if pipeline is None or doc is None:
             continue
         if pipeline.name in result.pipelines:
             first = result.files[pipeline.name]
             result.problems.append(Problem(str(path), ("name",), f"pipeline name '{pipeline.name}' is also used by "
-                                           f"{first}", line=None, hint="pipeline names are unique across files"))
+                                           f"{first}", line=doc.line_of(("name",)),
+                                           hint="pipeline names are unique across files"))
             continue
         result.pipelines[pipeline.name] = pipeline
         result.files[pipeline.name] = str(path)
-    result.problems.extend(_child_problems(result))
+        docs[pipeline.name] = doc
+    result.problems.extend(_child_problems(result, docs))
     return result
 
 
@@ -103,7 +116,7 @@ def _cross_field(doc: YamlDocument, file: str) -> list[Problem]:
             for path, message, hint in check_document(doc.data)]
 
 
-def _child_problems(loaded: Loaded) -> list[Problem]:
+def _child_problems(loaded: Loaded, docs: dict[str, YamlDocument]) -> list[Problem]:
     problems = []
     children = {name: {t: task.pipeline for t, task in p.tasks.items() if task.pipeline} for name, p in
                 loaded.pipelines.items()}
@@ -111,18 +124,22 @@ def _child_problems(loaded: Loaded) -> list[Problem]:
         for task, child in tasks.items():
             path = ("tasks", task, "pipeline", "name")
             file = loaded.files[name]
+            line = docs[name].line_of(path)
             target = loaded.pipelines.get(child.name)
             if target is None:
                 problems.append(Problem(file, path, f"child pipeline '{child.name}' is not defined in any file",
-                                        hint=f"pipelines: {', '.join(sorted(loaded.pipelines))}"))
+                                        line=line, hint=f"pipelines: {', '.join(sorted(loaded.pipelines))}"))
                 continue
             unknown = sorted(set(child.params) - set(target.params))
             if unknown:
-                problems.append(Problem(file, (*path[:-1], "params"), f"'{child.name}' has no parameter(s) {unknown}",
+                params_path = (*path[:-1], "params")
+                problems.append(Problem(file, params_path, f"'{child.name}' has no parameter(s) {unknown}",
+                                        line=docs[name].line_of(params_path),
                                         hint=f"its params: {', '.join(target.params) or 'none'}"))
             loop = _run_loop(children, name, child.name)
             if loop:
-                problems.append(Problem(file, path, f"pipelines start each other in a loop: {' -> '.join(loop)}"))
+                problems.append(Problem(file, path, f"pipelines start each other in a loop: {' -> '.join(loop)}",
+                                        line=line))
     return problems
 
 
@@ -141,4 +158,5 @@ def _run_loop(children: dict[str, dict[str, object]], start: str, first: str) ->
 
 
 def _sorted(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.file, p.line or 0, str(p.path)))
+    unique = list(dict.fromkeys(problems))  # one finding reported by both the model and a cross-field check
+    return sorted(unique, key=lambda p: (p.file, p.line or 0, str(p.path)))

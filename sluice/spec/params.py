@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -72,15 +73,14 @@ def _int(value: Any) -> int:
 
 
 def _number(value: Any) -> int | float:
-    if isinstance(value, bool):
-        raise ParamValueError(f"{value!r} is not a number")
-    if isinstance(value, int | float):
-        return value
+    out: Any = None if isinstance(value, bool) else value
     if isinstance(value, str):
         try:
-            return float(value) if any(c in value for c in ".eE") else int(value)
+            out = float(value) if any(c in value for c in ".eE") else int(value)
         except ValueError:
-            pass
+            out = None
+    if isinstance(out, int) or (isinstance(out, float) and math.isfinite(out)):  # inf and nan have no JSON form
+        return out
     raise ParamValueError(f"{value!r} is not a number")
 
 

@@ -50,7 +50,16 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self._scalars.construct_object(node, deep=True)
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except ValueError as exc:  # e.g. a timestamp such as 2026-02-30 that names no real day
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid {kind} ({exc}); quote it to keep it a string",
+                node.start_mark) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -62,7 +71,7 @@ class _Builder:
                             line=key_node.start_mark.line + 1)
                 )
                 continue
-            key = self._scalars.construct_object(key_node, deep=True)
+            key = self._scalar(key_node)
             if not isinstance(key, str | int | float | bool) or key is None:
                 self.problems.append(Problem(self.file, path, "mapping keys must be plain strings",
                                              line=key_node.start_mark.line + 1))
@@ -103,7 +112,8 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
         return None, [Problem(file, (), "YAML nesting is too deep")]
     if len(nodes) != 1 or nodes[0] is None:
         what = "is empty" if not nodes or nodes[0] is None else f"holds {len(nodes)} documents"
-        return None, [Problem(file, (), f"file {what}; a pipeline file holds exactly one YAML document")]
+        second = nodes[1].start_mark.line + 1 if len(nodes) > 1 and nodes[1] is not None else None  # extra doc
+        return None, [Problem(file, (), f"file {what}; a pipeline file holds exactly one YAML document", line=second)]
     builder = _Builder(file)
     try:
         data = builder.build(nodes[0], ())
@@ -112,6 +122,10 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
                               line=big.node.start_mark.line + 1)]
     except RecursionError:
         return None, [Problem(file, (), "YAML nesting is too deep")]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return None, [Problem(file, (), f"not valid YAML: {exc.problem or exc.context}",
+                              line=mark.line + 1 if mark else None)]
     except yaml.YAMLError as exc:
         return None, [Problem(file, (), f"not valid YAML: {exc}")]
     return YamlDocument(data, builder.lines), builder.problems
