@@ -13,6 +13,8 @@ _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _ASL = {"string": "String", "date": "String", "int": "Numeric", "number": "Numeric", "bool": "Boolean"}
 _SUFFIX = {"==": "Equals", "<": "LessThan", "<=": "LessThanEquals", ">": "GreaterThan", ">=": "GreaterThanEquals"}
+_PY_TYPES: dict[str, type | tuple[type, ...]] = {"string": str, "date": str, "int": (int, float),
+                                                  "number": (int, float), "bool": bool}
 _NAMES = {"true": True, "false": False, "True": True, "False": False}
 
 Cond = tuple[Any, ...]  # ("and"|"or", [..]) | ("not", c) | ("cmp", param, op, literal) | ("truthy", param)
@@ -47,7 +49,8 @@ def _node(node: ast.AST, types: Mapping[str, str], text: str) -> Cond:
     name = _param(node, types, text)
     if name is not None:
         if types[name] != "bool":
-            raise ConditionError(f"'{text}': params.{name} is a {types[name]}; compare it, e.g. params.{name} == ...")
+            raise ConditionError(f"'{text}': params.{name} is {with_article(types[name])}; "
+                                 f"compare it, e.g. params.{name} == ...")
         return ("truthy", name)
     raise ConditionError(f"'{text}': use params.NAME, literals, comparisons, and, or, not")
 
@@ -91,10 +94,10 @@ def _literal(node: ast.AST, kind: str, text: str) -> Any:
         value = -node.operand.value
     else:
         raise ConditionError(f"'{text}': compare with a literal (string, number, true/false)")
-    expected = {"string": str, "date": str, "int": (int, float), "number": (int, float), "bool": bool}[kind]
+    expected = _PY_TYPES[kind]
     if isinstance(value, bool) != (kind == "bool") or not isinstance(value, expected):
-        raise ConditionError(f"'{text}': {value!r} does not fit a {kind} parameter")
-    if kind == "date" and not _is_date(value):
+        raise ConditionError(f"'{text}': {value!r} does not fit {with_article(kind)} parameter")
+    if kind == "date" and not _is_date(str(value)):
         raise ConditionError(f"'{text}': {value!r} is not a date; write 'YYYY-MM-DD'")
     return value
 
@@ -137,5 +140,10 @@ def evaluate(cond: Cond, params: Mapping[str, Any]) -> bool:
         return params[cond[1]] is True
     _, name, op, value = cond
     left = params[name]
-    return {"==": left == value, "!=": left != value, "<": left < value, "<=": left <= value, ">": left > value,
-            ">=": left >= value}[op]
+    return bool({"==": left == value, "!=": left != value, "<": left < value, "<=": left <= value,
+                 ">": left > value, ">=": left >= value}[op])
+
+
+def with_article(word: str) -> str:
+    """'an int', 'a string': type names in messages."""
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"

@@ -6,14 +6,14 @@ They read the raw YAML data, not the model, so they report alongside type errors
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from .. import condition, template
 from ..graph import Dag
 from .fields import check_param_name, check_task_name
-from .params import Param, ParamValueError
+from .params import Param, ParamType, ParamValueError
 from .problems import Path, did_you_mean
 
 Found = tuple[Path, str, str | None]  # path, message, hint
@@ -25,13 +25,13 @@ def check_document(data: Any) -> Iterator[Found]:
     """Every cross-field problem in one pipeline document."""
     if not isinstance(data, dict):
         return
-    params = data.get("params") if isinstance(data.get("params"), dict) else {}
-    types = {name: (p.get("type", "string") if isinstance(p, dict) else "string") for name, p in params.items()}
+    params = _mapping(data.get("params"))
+    types = {name: _param_type(p) for name, p in params.items()}
     for name in params:
         why = check_param_name(str(name))
         if why:
             yield ("params", name), why, None
-    tasks = data.get("tasks") if isinstance(data.get("tasks"), dict) else {}
+    tasks = _mapping(data.get("tasks"))
     deps = {name: _deps_of(body) for name, body in tasks.items()}
     for name in tasks:
         why = check_task_name(str(name))
@@ -45,7 +45,7 @@ def check_document(data: Any) -> Iterator[Found]:
         yield ("tasks", cycle[0], "depends_on"), f"dependency cycle: {' -> '.join(cycle)}", "remove one of these edges"
         dag = None  # type: ignore[assignment]
     has_triggers = bool(data.get("triggers"))
-    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    defaults = _mapping(data.get("defaults"))
     yield from _check_heartbeat(defaults, {}, ("defaults",))
     for name, body in tasks.items():
         if isinstance(body, dict):
@@ -55,6 +55,17 @@ def check_document(data: Any) -> Iterator[Found]:
                 yield from _check_heartbeat(body, defaults, ("tasks", name))
     for section in ("schedules", "triggers"):
         yield from _check_run_params(data.get(section), section, params)
+
+
+def _param_type(declared: Any) -> str:
+    """The declared type, or 'string' when it is missing or invalid (the model reports an invalid one)."""
+    kind = declared.get("type", "string") if isinstance(declared, dict) else "string"
+    return kind if isinstance(kind, str) and kind in get_args(ParamType) else "string"
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    """The value if it is a mapping, else empty (its type error is reported by the model)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _deps_of(body: Any) -> list[str]:
@@ -143,7 +154,8 @@ def _check_items(text: str, path: Path, types: Mapping[str, str]) -> Iterator[Fo
         yield path, "foreach items must be one reference: '{{ params.NAME }}' or '{{ tasks.NAME.output }}'", (
             "or a YAML list")
     elif refs[0].root == "params" and refs[0].path and types.get(str(refs[0].path[0]), "list") != "list":
-        yield path, f"params.{refs[0].path[0]} is a {types[str(refs[0].path[0])]}, foreach needs a list parameter", None
+        kind = condition.with_article(types[str(refs[0].path[0])])
+        yield path, f"params.{refs[0].path[0]} is {kind}, foreach needs a list parameter", None
 
 
 def _check_heartbeat(own: Mapping[str, Any], defaults: Mapping[str, Any], base: Path) -> Iterator[Found]:

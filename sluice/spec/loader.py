@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .checks import check_document
 from .errors import problems_from
+from .kinds import ChildPipeline
 from .pipeline import Pipeline
 from .problems import Problem, SpecError
 from .yaml_source import YamlDocument, load_yaml
@@ -143,7 +144,7 @@ def _child_problems(loaded: Loaded, docs: dict[str, YamlDocument]) -> list[Probl
     return problems
 
 
-def _run_loop(children: dict[str, dict[str, object]], start: str, first: str) -> list[str] | None:
+def _run_loop(children: dict[str, dict[str, ChildPipeline]], start: str, first: str) -> list[str] | None:
     todo = [(first, [start, first])]
     seen: set[str] = set()
     while todo:
@@ -153,7 +154,7 @@ def _run_loop(children: dict[str, dict[str, object]], start: str, first: str) ->
         if name in seen:
             continue
         seen.add(name)
-        todo.extend((c.name, [*trail, c.name]) for c in children.get(name, {}).values())  # type: ignore[attr-defined]
+        todo.extend((c.name, [*trail, c.name]) for c in children.get(name, {}).values())
     return None
 
 

@@ -87,14 +87,14 @@ def test_evaluate_agrees_with_the_compiled_choice_rule(text: str, expected: list
 
 @pytest.mark.parametrize(("text", "message"), [
     ("params.nn == 1", "'params.nn == 1': unknown parameter 'nn'; declared: ['day', 'env', 'full', 'n'"),
-    ("params.n == 'ten'", "'ten' does not fit a int parameter"),
+    ("params.n == 'ten'", "'ten' does not fit an int parameter"),
     ("params.env == 3", "3 does not fit a string parameter"),
-    ("params.n == true", "True does not fit a int parameter"),
+    ("params.n == true", "True does not fit an int parameter"),
     ("params.full == 1", "1 does not fit a bool parameter"),
     ("params.day == 'tomorrow'", "'tomorrow' is not a date; write 'YYYY-MM-DD'"),
     ("params.day < '2026-02-30'", "'2026-02-30' is not a date"),
     ("params.env", "params.env is a string; compare it, e.g. params.env == ..."),
-    ("not params.n", "params.n is a int; compare it"),
+    ("not params.n", "params.n is an int; compare it"),
     ("params.full < true", "booleans compare with == or != only"),
     ("params.regions == 'eu'", "list params cannot be compared in a condition"),
     ("len(params.env) > 2", "one side of a comparison must be params.NAME"),
@@ -137,7 +137,7 @@ tasks:
 
 @pytest.mark.parametrize(("when", "message"), [
     ("params.batch_size > 10", "unknown parameter 'batch_size'; declared: ['batch', 'dry_run', 'label']"),
-    ("params.batch == 'big'", "'big' does not fit a int parameter"),
+    ("params.batch == 'big'", "'big' does not fit an int parameter"),
     ("params.label", "params.label is a string; compare it"),
     ("len(params.label) > 2", "one side of a comparison must be params.NAME"),
     ("params.batch * 2 > 10", "one side of a comparison must be params.NAME"),
