@@ -28,10 +28,12 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 schema: setup
 	$(BIN)/sluice schema -o docs/pipeline.schema.json
