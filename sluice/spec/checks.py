@@ -27,16 +27,13 @@ def check_document(data: Any) -> Iterator[Found]:
         return
     params = _mapping(data.get("params"))
     types = {name: _param_type(p) for name, p in params.items()}
-    for name in params:
-        why = check_param_name(str(name))
-        if why:
-            yield ("params", name), why, None
     tasks = _mapping(data.get("tasks"))
     deps = {name: _deps_of(body) for name, body in tasks.items()}
-    for name in tasks:
-        why = check_task_name(str(name))
-        if why:
-            yield ("tasks", name), why, None
+    for section, names, check in (("params", params, check_param_name), ("tasks", tasks, check_task_name)):
+        for name in names:
+            why = check(str(name))
+            if why:
+                yield (section, name), why, None
     yield from _check_dependencies(deps)
     acyclic = {n: [d for d in ds if d in deps and d != n] for n, ds in deps.items()}  # self-deps reported above
     dag = Dag(acyclic)
