@@ -116,8 +116,10 @@ def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[
             yield path, f"{where}: unknown name '{ref.root}'", did_you_mean(ref.root, template.ROOTS) or (
                 f"available: {', '.join(template.ROOTS)}")
         elif ref.root == "params":
-            if not ref.path or ref.path[0] not in types:
-                wanted = ref.path[0] if ref.path else ""
+            if not ref.path:
+                yield path, f"{where}: name the parameter, e.g. '{{{{ params.NAME }}}}'", None
+            elif ref.path[0] not in types:
+                wanted = ref.path[0]
                 yield path, f"{where}: unknown parameter '{wanted}'", did_you_mean(str(wanted), types) or (
                     f"declared params: {', '.join(types) or 'none'}")
         elif ref.root == "tasks":

@@ -60,6 +60,8 @@ def _describe(err: Any, path: Path, leaf: str | None, root: type[BaseModel], dat
         listed = f"valid keys: {', '.join(valid)}" if valid else None
         return f"unknown key '{key}'", did_you_mean(key, valid) or listed
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind == "too_short" and path == ("tasks",):
+        return "a pipeline needs at least one task", "add one under 'tasks', e.g. hello: {lambda: {function: f}}"
     if kind == "string_pattern_mismatch":
         message = f"{err['input']!r} does not match the pattern {err['ctx']['pattern']}"
     return message, None

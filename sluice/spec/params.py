@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import math
 from typing import Any, Literal
 
@@ -12,6 +13,9 @@ from pydantic import Field, model_validator
 from .base import SpecModel
 
 ParamType = Literal["string", "int", "number", "bool", "date", "list"]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class ParamValueError(ValueError):
@@ -97,7 +101,8 @@ def _date(value: Any) -> str:
         raise ParamValueError(f"{value!r} is a date and time; a date param takes YYYY-MM-DD")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, str):
+    # Only YYYY-MM-DD: Python 3.11 would also take '20260131' or ISO week dates, which the docs do not promise.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:

@@ -58,6 +58,8 @@ def test_coerce_turns_cli_strings_and_yaml_values_into_typed_json(type_: str, gi
     ("date", "31/01/2026", "is not a date"),
     ("date", dt.datetime(2026, 1, 31, 10), "is a date and time; a date param takes YYYY-MM-DD"),
     ("date", 20260131, "20260131 is not a date"),
+    ("date", "20260131", "'20260131' is not a date (YYYY-MM-DD)"),
+    ("date", "2026-W05-1", "'2026-W05-1' is not a date (YYYY-MM-DD)"),
     ("list", 5, "5 is not a list (a YAML list, a JSON list or comma-separated)"),
     ("list", "[1,", "'[1,' is not a JSON list: Expecting value"),
     ("list", {"a": 1}, "is not a list"),

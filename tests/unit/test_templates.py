@@ -127,7 +127,7 @@ def _check(value: str, *, foreach: str | None = None, head: str = HEAD) -> list:
 @pytest.mark.parametrize(("value", "message", "hint"), [
     ("'{{ params.evn }}'", "'{{ params.evn }}': unknown parameter 'evn'", "did you mean 'env'?"),
     ("'{{ params.zzz }}'", "unknown parameter 'zzz'", "declared params: env, regions, size"),
-    ("'{{ params }}'", "unknown parameter ''", "declared params: env, regions, size"),
+    ("'{{ params }}'", "'{{ params }}': name the parameter, e.g. '{{ params.NAME }}'", None),
     ("'{{ tasks.thrid.output }}'", "'{{ tasks.thrid.output }}': unknown task 'thrid'", None),
     ("'{{ tasks.secnd.output }}'", "unknown task 'secnd'", "did you mean 'second'?"),
     ("'{{ tasks.second }}'", "write tasks.second.output (or tasks.second.output.KEY)", None),

@@ -318,3 +318,9 @@ def test_cli_validate_prints_the_path_of_each_problem() -> None:
         "(did you mean 'depends_on'?)",
         f"{BAD / 'unknown_keys.yaml'}:9: tasks.extract.glue.worker: error: unknown key 'worker' "
         "(did you mean 'workers'?)"]
+
+
+def test_a_pipeline_without_tasks_says_so() -> None:
+    # GIVEN an empty tasks mapping  WHEN validated  THEN the message says what is needed, not pydantic's words
+    _, problems = load_text("name: empty\ntasks: {}\n", "empty.yaml")
+    assert [(p.path, p.line, p.message) for p in problems] == [(("tasks",), 2, "a pipeline needs at least one task")]
