@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import math
+import re
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
