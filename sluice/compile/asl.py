@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import condition
-from ..contract import RETRYABLE_ERRORS
+from ..contract import RETRYABLE_ERRORS, DispatchRequest
 from ..spec import Pipeline, Retry, Task
 from .states import catch_all, dispatch, run_context, run_identity, then
 from .structure import Fork, Leaf, Node, Series, Structure
@@ -183,8 +183,11 @@ class Emitter:
         }
 
 
-_PAYLOAD_DEFAULTS: dict[str, Any] = {"heartbeat": None, "depends_on": [], "trigger_rule": "all_success",
-                                     "wait_for": []}
+# Taken from the contract itself, so what is left out is exactly what the dispatcher fills in again.
+_PAYLOAD_DEFAULTS: dict[str, Any] = {
+    name: DispatchRequest.model_fields[name].get_default(call_default_factory=True)
+    for name in ("heartbeat", "depends_on", "trigger_rule", "wait_for")
+}
 
 
 def _without_defaults(payload: dict[str, Any]) -> dict[str, Any]:
