@@ -12,9 +12,10 @@ from pydantic import ValidationError
 
 from .. import condition, template
 from ..graph import Dag
-from .fields import check_param_name, check_task_name
+from .fields import check_param_name, check_task_name, parse_duration
 from .params import Param, ParamType, ParamValueError
 from .problems import Path, did_you_mean
+from .task import TaskDefaults
 
 Found = tuple[Path, str, str | None]  # path, message, hint
 
@@ -159,9 +160,6 @@ def _check_items(text: str, path: Path, types: Mapping[str, str]) -> Iterator[Fo
 
 def _check_heartbeat(own: Mapping[str, Any], defaults: Mapping[str, Any], base: Path) -> Iterator[Found]:
     """The heartbeat in effect (own, else the defaults') must be shorter than the timeout in effect."""
-    from .fields import parse_duration
-    from .task import TaskDefaults
-
     heartbeat = own.get("heartbeat") if own.get("heartbeat") is not None else defaults.get("heartbeat")
     timeout = own.get("timeout") if own.get("timeout") is not None else defaults.get("timeout")
     if heartbeat is None:
