@@ -1,0 +1,148 @@
+"""Each service's state-change event, reduced to a JobEvent (or an ExecutionEvent): the mapping rules in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from .models import (
+    EcsContainer,
+    EcsTaskStateChange,
+    EmrServerlessJobRunStateChange,
+    EmrStepStatusChange,
+    GlueJobStateChange,
+    LambdaDestinationResult,
+    SfnExecutionStatusChange,
+)
+from .types import EventError, ExecutionEvent, JobEvent
+
+GLUE_FAILED = frozenset({"FAILED", "TIMEOUT", "STOPPED", "ERROR"})
+EMR_FAILED = frozenset({"FAILED", "CANCELLED", "INTERRUPTED"})
+EMR_SERVERLESS_FAILED = frozenset({"FAILED", "CANCELLED"})
+SFN_FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def iso(when: dt.datetime) -> str:
+    """ISO 8601 UTC with milliseconds and "Z", as the run store writes times (so they sort as they compare)."""
+    if when.tzinfo is None:  # EventBridge times are UTC; one without an offset is taken as UTC, not local time
+        when = when.replace(tzinfo=dt.UTC)
+    try:
+        return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    except OverflowError:
+        raise EventError(f"time {when.isoformat()} is out of range") from None
+
+
+def iso_from_epoch_ms(millis: int | None, field: str) -> str | None:
+    if millis is None:
+        return None
+    try:
+        return iso(_EPOCH + dt.timedelta(milliseconds=millis))
+    except OverflowError:
+        raise EventError(f"detail.{field}: {millis} is not a time in epoch milliseconds") from None
+
+
+def json_or_raw(text: str | None) -> Any:
+    """A Step Functions input/output string, parsed; kept as the raw string when it is not JSON."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _joined(*parts: object, sep: str = ": ") -> str:
+    return sep.join(str(part) for part in parts if part not in (None, ""))
+
+
+def glue(event: GlueJobStateChange) -> JobEvent:
+    d, time = event.detail, iso(event.time)
+    if d.state == "SUCCEEDED":
+        return JobEvent("glue", d.jobRunId, "SUCCEEDED", d.state, time)
+    if d.state in GLUE_FAILED:
+        return JobEvent("glue", d.jobRunId, "FAILED", d.state, time, error=_joined(d.state, d.message))
+    return JobEvent("glue", d.jobRunId, "RUNNING", d.state, time)
+
+
+def emr_step(event: EmrStepStatusChange) -> JobEvent:
+    d, time = event.detail, iso(event.time)
+    if d.state == "COMPLETED":
+        return JobEvent("emr", d.stepId, "SUCCEEDED", d.state, time)
+    if d.state not in EMR_FAILED:
+        return JobEvent("emr", d.stepId, "RUNNING", d.state, time)
+    error = _joined(d.state, d.message)
+    if d.failureDetails:
+        details = _joined(*(d.failureDetails.get(key) for key in ("Reason", "reason", "Message", "message")))
+        log = d.failureDetails.get("LogFile") or d.failureDetails.get("logFile")
+        error = _joined(error, details, f"log: {log}" if log else None, sep="; ")
+    return JobEvent("emr", d.stepId, "FAILED", d.state, time, error=error)
+
+
+def emr_serverless(event: EmrServerlessJobRunStateChange) -> JobEvent:
+    d, time = event.detail, iso(event.time)
+    if d.state == "SUCCESS":
+        return JobEvent("emr_serverless", d.jobRunId, "SUCCEEDED", d.state, time)
+    if d.state in EMR_SERVERLESS_FAILED:
+        return JobEvent("emr_serverless", d.jobRunId, "FAILED", d.state, time, error=_joined(d.state, d.stateDetails))
+    return JobEvent("emr_serverless", d.jobRunId, "RUNNING", d.state, time)
+
+
+def _container(container: EcsContainer) -> str:
+    return _joined(f"container {container.name or '?'}", container.reason)
+
+
+def ecs(event: EcsTaskStateChange) -> JobEvent:
+    d, time = event.detail, iso(event.time)
+    if d.lastStatus != "STOPPED":
+        return JobEvent("ecs", d.taskArn, "RUNNING", d.lastStatus, time)
+    # The task's outcome is its containers': the first non-zero exit code fails it, all zeros succeed it.
+    failing = next((c for c in d.containers if c.exitCode not in (None, 0)), None)
+    if failing is not None:
+        error = _joined(d.stoppedReason, _container(failing), f"exit code {failing.exitCode}", sep="; ")
+        return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, exit_code=failing.exitCode)
+    if any(c.exitCode == 0 for c in d.containers):
+        return JobEvent("ecs", d.taskArn, "SUCCEEDED", d.lastStatus, time, exit_code=0)
+    # Stopped without any exit code: it never ran (image pull, capacity, secrets) or was stopped before it did.
+    stopped = _joined(d.stopCode, d.stoppedReason)
+    # ECS often copies the failing container's reason into stoppedReason: name it once.
+    reasons = [_container(c) for c in d.containers if c.reason and c.reason not in stopped]
+    error = _joined(stopped, *reasons, sep="; ") or "task stopped without an exit code"
+    return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error)
+
+
+def lambda_result(event: LambdaDestinationResult) -> JobEvent:
+    d = event.detail
+    request_id, time = d.requestContext.requestId, iso(event.time)
+    if event.detail_type.endswith("Success"):
+        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=d.responsePayload)
+    payload, condition = d.responsePayload, d.requestContext.condition
+    if isinstance(payload, dict):
+        text = _joined(payload.get("errorType"), payload.get("errorMessage"))
+    else:
+        text = payload if isinstance(payload, str) else ("" if payload is None else json.dumps(payload))
+    # A record with no response never reached the function (EventAgeExceeded): the condition is all there is.
+    error = f"{text} ({condition})" if text and condition else text or condition or "invocation failed"
+    return JobEvent("lambda", request_id, "FAILED", condition or "Failure", time, error=error)
+
+
+def execution(event: SfnExecutionStatusChange) -> ExecutionEvent:
+    d = event.detail
+    return ExecutionEvent(
+        execution_arn=d.executionArn, state_machine_arn=d.stateMachineArn, name=d.name, status=d.status,
+        time=iso(event.time), start_date=iso_from_epoch_ms(d.startDate, "startDate"),
+        stop_date=iso_from_epoch_ms(d.stopDate, "stopDate"), input=json_or_raw(d.input),
+        output=json_or_raw(d.output), error=d.error, cause=d.cause,
+    )
+
+
+def pipeline(event: SfnExecutionStatusChange) -> JobEvent:
+    """A child pipeline's execution, seen as the job of the parent's `pipeline` task."""
+    run = execution(event)
+    if run.status == "SUCCEEDED":
+        return JobEvent("pipeline", run.execution_arn, "SUCCEEDED", run.status, run.time, output=run.output)
+    if run.status in SFN_FAILED:
+        error = _joined(run.error, run.cause) or run.status
+        return JobEvent("pipeline", run.execution_arn, "FAILED", run.status, run.time, error=error)
+    return JobEvent("pipeline", run.execution_arn, "RUNNING", run.status, run.time)
