@@ -1,0 +1,243 @@
+"""The run store on DynamoDB: attempts, task outcomes and gates of a run. Every status change is conditional.
+
+Item layout (pk = RUN#<execution arn>): sk RUN (the run, see runs.py), TASK#<task> (an outcome recorded without a
+job: skipped, upstream failed, failed after its last attempt, a foreach's result), ITEM#<task>#<index> (a foreach
+item that failed), ATTEMPT#<task>#<item>#<retry> (one job), WAIT#<task>#<item> (a request parked at its gate).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..runtime.records import LEGAL_FROM, RUNNING, STARTING, Attempt, RunView, build_view, item_part
+from .clock import Clock, expiry, seconds_between, utc_now
+from .dynamo import from_item, names_in, to_item
+from .jobs.base import JobRef
+from .run_store_schema import TTL_ATTRIBUTE
+
+_JSON_FIELDS = ("config", "output", "details", "history")
+
+
+class StoreError(Exception):
+    """The run store refused or failed a write (not a lost condition race: those are answered as False/None)."""
+
+
+def run_pk(execution_id: str) -> str:
+    return f"RUN#{execution_id}"
+
+
+def _conflict(exc: ClientError) -> bool:
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+class RunStore:
+    def __init__(self, client: Any, table: str, *, ttl_days: int = 90, shards: int = 4,
+                 clock: Clock = utc_now) -> None:
+        self.client, self.table, self.ttl_days, self.shards, self.clock = client, table, ttl_days, shards, clock
+
+    # ---- attempts -------------------------------------------------------------------------------------------
+
+    def claim(self, attempt: Attempt) -> Attempt | None:
+        """Record a new attempt (STARTING) unless one with its key exists: None on success, else the existing one."""
+        now = self.clock()
+        attempt.started_at = attempt.started_at or now
+        attempt.history = [{"status": STARTING, "at": now}]
+        try:
+            self.client.put_item(TableName=self.table, Item=self._attempt_item(attempt),
+                                 ConditionExpression="attribute_not_exists(pk)",
+                                 ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as exc:
+            if _conflict(exc) and "Item" in exc.response:
+                return self._attempt(from_item(exc.response["Item"]))
+            raise StoreError(f"claiming attempt {attempt.sk} of {attempt.run}: {exc}") from exc
+        return None
+
+    def adopt(self, attempt: Attempt, token: str, retry: int) -> bool:
+        """Hand an unfinished attempt to a later state attempt (new token) that found it; False if it moved on."""
+        ok = self._update(attempt, "SET #token = :token, adopted_by = :retry, history = list_append(history, :h)",
+                          {":token": token, ":retry": retry, ":old": attempt.token,
+                           ":h": [{"status": f"ADOPTED by retry {retry}", "at": self.clock()}]},
+                          "#token = :old AND #status IN (:starting, :running)",
+                          {":starting": STARTING, ":running": RUNNING})
+        if ok:
+            attempt.token = token
+        return ok
+
+    def mark_running(self, attempt: Attempt, ref: JobRef) -> bool:
+        """Record the started job's id; the attempt becomes findable by that id and visible to the sweeper."""
+        now = self.clock()
+        values: dict[str, Any] = {
+            ":running": RUNNING, ":ext": ref.external_id, ":details": json.dumps(ref.details),
+            ":job": f"{ref.kind}#{ref.external_id}", ":active": self._shard(attempt), ":since": now,
+            ":h": [{"status": RUNNING, "at": now}],
+        }
+        expression = ("SET #status = :running, external_id = :ext, #details = :details, job_key = :job, "
+                      "active_pk = :active, active_sk = :since, history = list_append(history, :h)")
+        if ref.log_location:
+            expression += ", log_location = :log"
+            values[":log"] = ref.log_location
+        ok = self._update(attempt, expression, values, "#status = :starting", {":starting": STARTING})
+        if ok:
+            attempt.status, attempt.external_id, attempt.details = RUNNING, ref.external_id, dict(ref.details)
+        return ok
+
+    def end(self, attempt: Attempt, status: str, *, error: str | None = None, exit_code: int | None = None,
+            output: Any = None, event_id: str | None = None) -> bool:
+        """Record the attempt's end once (False when it had already ended: the later event changes nothing)."""
+        now = self.clock()
+        values: dict[str, Any] = {":end": status, ":at": now, ":h": [{"status": status, "at": now}],
+                                  ":ttl": expiry(now, self.ttl_days),
+                                  ":took": round(seconds_between(attempt.started_at, now), 3)}
+        expression = ("SET #status = :end, ended_at = :at, duration_s = :took, history = list_append(history, :h), "
+                      f"{TTL_ATTRIBUTE} = :ttl")
+        for name, value in (("error", error), ("exit_code", exit_code), ("end_event", event_id)):
+            if value is not None:
+                expression += f", #{name} = :{name}"
+                values[f":{name}"] = value[:4000] if isinstance(value, str) else value
+        if output is not None:
+            expression += ", #output = :output"
+            values[":output"] = json.dumps(output, default=str)
+        expression += " REMOVE active_pk, active_sk"
+        legal = {f":from{i}": s for i, s in enumerate(LEGAL_FROM[status])}
+        ok = self._update(attempt, expression, values, f"#status IN ({', '.join(legal)})", legal)
+        if ok:
+            attempt.status, attempt.ended_at, attempt.error, attempt.output = status, now, error, output
+            attempt.end_event = event_id
+        return ok
+
+    def attempt(self, run: str, sk: str) -> Attempt | None:
+        found = self.client.get_item(TableName=self.table, Key=to_item({"pk": run_pk(run), "sk": sk}),
+                                     ConsistentRead=True).get("Item")
+        return self._attempt(from_item(found)) if found else None
+
+    def attempt_by_job(self, kind: str, external_id: str) -> Attempt | None:
+        """The attempt that started a job (index reads lag writes by a moment: a miss may be retried)."""
+        found = self.client.query(TableName=self.table, IndexName="by_job", KeyConditionExpression="job_key = :k",
+                                  ExpressionAttributeValues=to_item({":k": f"{kind}#{external_id}"}))["Items"]
+        return self.attempt(from_item(found[0])["run"], from_item(found[0])["sk"]) if found else None
+
+    def active(self, started_before: str) -> Iterator[Attempt]:
+        """Attempts still STARTING or RUNNING that began before the given time, across every shard."""
+        for shard in range(self.shards):
+            pages = self.client.get_paginator("query").paginate(
+                TableName=self.table, IndexName="active",
+                KeyConditionExpression="active_pk = :p AND active_sk < :t",
+                ExpressionAttributeValues=to_item({":p": f"ACTIVE#{shard}", ":t": started_before}))
+            for page in pages:
+                for item in page["Items"]:
+                    yield self._attempt(from_item(item))
+
+    # ---- task outcomes ----------------------------------------------------------------------------------------
+
+    def record_task(self, run: str, task: str, status: str, *, error: str | None = None,
+                    cause: str | None = None) -> bool:
+        """A task's outcome without (or after) its jobs; the first outcome stays (False when one existed)."""
+        item = {"pk": run_pk(run), "sk": f"TASK#{task}", "task": task, "status": status, "at": self.clock(),
+                TTL_ATTRIBUTE: expiry(self.clock(), self.ttl_days)}
+        item |= {k: v[:4000] for k, v in (("error", error), ("cause", cause)) if v}
+        return self._put_once(item)
+
+    def record_item_failure(self, run: str, task: str, index: int, error: str | None, cause: str | None) -> bool:
+        item = {"pk": run_pk(run), "sk": f"ITEM#{task}#{item_part(index)}", "task": task, "item_index": index,
+                "status": "FAILED", "at": self.clock(), TTL_ATTRIBUTE: expiry(self.clock(), self.ttl_days)}
+        item |= {k: v[:4000] for k, v in (("error", error), ("cause", cause)) if v}
+        return self._put_once(item)
+
+    def load(self, run: str) -> RunView:
+        """The whole run, read consistently (the rules decide on it)."""
+        tasks, attempts, failures = [], [], []
+        for item in self._query_run(run):
+            prefix = item["sk"].split("#", 1)[0]
+            if prefix == "TASK":
+                tasks.append(item)
+            elif prefix == "ATTEMPT":
+                attempts.append(self._attempt(item))
+            elif prefix == "ITEM":
+                failures.append(item)
+        return build_view(run, tasks, attempts, failures)
+
+    # ---- gates -------------------------------------------------------------------------------------------------
+
+    def park(self, run: str, task: str, item_index: int | None, request: dict[str, Any]) -> bool:
+        """Hold a request until its gated dependencies end (False: it was already parked)."""
+        return self._put_once({"pk": run_pk(run), "sk": f"WAIT#{task}#{item_part(item_index)}",
+                               "request": json.dumps(request), "at": self.clock(),
+                               TTL_ATTRIBUTE: expiry(self.clock(), self.ttl_days)})
+
+    def parked(self, run: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(item["sk"], json.loads(item["request"])) for item in self._query_run(run, "WAIT#")]
+
+    def unpark(self, run: str, sk: str) -> bool:
+        """Take a parked request off its gate. Exactly one caller gets True: that one proceeds with it."""
+        try:
+            self.client.delete_item(TableName=self.table, Key=to_item({"pk": run_pk(run), "sk": sk}),
+                                    ConditionExpression="attribute_exists(pk)")
+        except ClientError as exc:
+            if _conflict(exc):
+                return False
+            raise StoreError(f"releasing {sk} of {run}: {exc}") from exc
+        return True
+
+    # ---- helpers -----------------------------------------------------------------------------------------------
+
+    def _query_run(self, run: str, prefix: str = "") -> Iterator[dict[str, Any]]:
+        condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
+        values = {":pk": run_pk(run)} | ({":prefix": prefix} if prefix else {})
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression=condition, ConsistentRead=True,
+            ExpressionAttributeValues=to_item(values))
+        for page in pages:
+            yield from (from_item(item) for item in page["Items"])
+
+    def _put_once(self, item: dict[str, Any]) -> bool:
+        try:
+            self.client.put_item(TableName=self.table, Item=to_item(item),
+                                 ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _conflict(exc):
+                return False
+            raise StoreError(f"writing {item['sk']} of {item['pk']}: {exc}") from exc
+        return True
+
+    def _update(self, attempt: Attempt, expression: str, values: dict[str, Any], condition: str,
+                condition_values: dict[str, Any]) -> bool:
+        try:
+            self.client.update_item(
+                TableName=self.table, Key=to_item({"pk": run_pk(attempt.run), "sk": attempt.sk}),
+                UpdateExpression=expression, ConditionExpression=condition,
+                ExpressionAttributeNames=names_in(expression, condition),
+                ExpressionAttributeValues=to_item(values | condition_values))
+        except ClientError as exc:
+            if _conflict(exc):
+                return False
+            raise StoreError(f"updating attempt {attempt.sk} of {attempt.run}: {exc}") from exc
+        return True
+
+    def _shard(self, attempt: Attempt) -> str:
+        return f"ACTIVE#{int(attempt.key[:8], 16) % self.shards}"
+
+    def _attempt_item(self, attempt: Attempt) -> dict[str, Any]:
+        item = {k: v for k, v in asdict(attempt).items() if v is not None}
+        for name in _JSON_FIELDS:
+            if name in item and name != "history":
+                item[name] = json.dumps(item[name], default=str)
+        item |= {"pk": run_pk(attempt.run), "sk": attempt.sk, "active_pk": self._shard(attempt),
+                 "active_sk": attempt.started_at}
+        return to_item(item)
+
+    @staticmethod
+    def _attempt(item: dict[str, Any]) -> Attempt:
+        fields: dict[str, Any] = {k: item.get(k) for k in Attempt.__dataclass_fields__
+                                  if k in item or k == "item_index"}
+        for name in _JSON_FIELDS:
+            if isinstance(fields.get(name), str) and name != "history":
+                fields[name] = json.loads(fields[name])
+        for name in ("retry", "item_index", "timeout", "exit_code"):
+            if fields.get(name) is not None:
+                fields[name] = int(fields[name])
+        return Attempt(**fields)

@@ -1,0 +1,81 @@
+"""Run items (sk RUN): one per execution, kept by the record function from execution status events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..events.types import ExecutionEvent
+from .clock import Clock, expiry, utc_now
+from .dynamo import from_item, names_in, to_item
+from .run_store import StoreError, run_pk
+from .run_store_schema import TTL_ATTRIBUTE
+
+ENDS = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# The legal changes of a run's status; anything else is a late or repeated event and changes nothing.
+RUN_LEGAL_FROM: dict[str, tuple[str, ...]] = {"RUNNING": ("PENDING_REDRIVE",),
+                                              **{end: ("RUNNING", "PENDING_REDRIVE") for end in ENDS},
+                                              "PENDING_REDRIVE": ENDS}
+
+
+class RunRecords:
+    def __init__(self, client: Any, table: str, *, ttl_days: int = 90, clock: Clock = utc_now) -> None:
+        self.client, self.table, self.ttl_days, self.clock = client, table, ttl_days, clock
+
+    def record(self, event: ExecutionEvent, pipeline: str, config_hash: str) -> bool:
+        """Apply an execution's status change. False when the stored status is already later (nothing regresses)."""
+        run_input = event.input if isinstance(event.input, dict) else {}
+        started = event.start_date or event.time
+        facts: dict[str, Any] = {
+            "pipeline": pipeline, "run_id": event.name, "execution_arn": event.execution_arn,
+            "state_machine_arn": event.state_machine_arn, "started_at": started, "config_hash": config_hash,
+            "params": json.dumps(run_input.get("params", {})), "logical_date": run_input.get("logical_date") or started,
+            "trigger": json.dumps(run_input.get("trigger", {"type": "manual"})),
+            "pipeline_pk": f"PIPELINE#{pipeline}", "pipeline_sk": f"{started}#{event.name}",
+        }
+        # Facts about the run are set once, whichever event arrives first.
+        sets = [f"#{name} = if_not_exists(#{name}, :{name})" for name in facts]
+        values = {f":{name}": value for name, value in facts.items()}
+        status_sets = ["#status = :status", "#status_pk = :status_pk", "#status_sk = :status_sk", "#updated_at = :now"]
+        values |= {":status": event.status, ":status_pk": f"STATUS#{event.status}",
+                   ":status_sk": f"{started}#{event.name}", ":now": self.clock()}
+        if event.status in ENDS:
+            status_sets += ["#ended_at = :ended", f"#{TTL_ATTRIBUTE} = :ttl"]
+            values |= {":ended": event.stop_date or event.time, ":ttl": expiry(self.clock(), self.ttl_days)}
+            for name in ("error", "cause", "output"):
+                value = getattr(event, name)
+                if value is not None:
+                    status_sets.append(f"#{name} = :{name}")
+                    values[f":{name}"] = (value if isinstance(value, str) else json.dumps(value))[:32_000]
+        legal = {f":from{i}": s for i, s in enumerate(RUN_LEGAL_FROM[event.status])}
+        try:
+            self._update(event, sets + status_sets, values | legal,
+                         f"attribute_not_exists(#status) OR #status IN ({', '.join(legal)})")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise StoreError(f"recording run {event.execution_arn}: {exc}") from exc
+            self._update(event, sets, {f":{name}": value for name, value in facts.items()}, None)
+            return False
+        return True
+
+    def get(self, execution_arn: str) -> dict[str, Any] | None:
+        found = self.client.get_item(TableName=self.table, Key=to_item({"pk": run_pk(execution_arn), "sk": "RUN"}),
+                                     ConsistentRead=True).get("Item")
+        if not found:
+            return None
+        run = from_item(found)
+        for name in ("params", "trigger"):
+            run[name] = json.loads(run[name])
+        return run
+
+    def _update(self, event: ExecutionEvent, sets: list[str], values: dict[str, Any], condition: str | None) -> None:
+        expression = "SET " + ", ".join(sets)
+        request: dict[str, Any] = {
+            "TableName": self.table, "Key": to_item({"pk": run_pk(event.execution_arn), "sk": "RUN"}),
+            "UpdateExpression": expression, "ExpressionAttributeValues": to_item(values),
+            "ExpressionAttributeNames": names_in(expression, condition or "")}
+        if condition:
+            request["ConditionExpression"] = condition
+        self.client.update_item(**request)

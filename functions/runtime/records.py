@@ -1,0 +1,107 @@
+"""The run record's shapes: task attempts and their legal status changes, and a run read back as a Ledger."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sluice.ledger import Ledger
+
+# An attempt is claimed (STARTING) before its job is started, RUNNING once the job's id is recorded, and ends
+# once: SUCCEEDED or FAILED (the job's own end), LOST (the service no longer knows the job), TIMED_OUT (the state
+# machine gave up on it), STOPPED (the run was stopped or cancelled).
+STARTING, RUNNING = "STARTING", "RUNNING"
+ATTEMPT_ENDS = ("SUCCEEDED", "FAILED", "LOST", "TIMED_OUT", "STOPPED")
+LEGAL_FROM: dict[str, tuple[str, ...]] = {
+    RUNNING: (STARTING,),
+    **{end: (STARTING, RUNNING) for end in ATTEMPT_ENDS},
+}
+
+
+def attempt_key(execution_id: str, task: str, item_index: int | None, retry: int) -> str:
+    """The job's idempotency key: 32 hex characters fit every service's token (ECS startedBy allows 36)."""
+    text = f"{execution_id}|{task}|{'' if item_index is None else item_index}|{retry}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def item_part(item_index: int | None) -> str:
+    return "-" if item_index is None else f"{item_index:05d}"
+
+
+@dataclass
+class Attempt:
+    run: str  # the execution ARN
+    task: str
+    item_index: int | None
+    retry: int  # $$.State.RetryCount of the state attempt that claimed it
+    key: str
+    kind: str
+    token: str
+    status: str = STARTING
+    started_at: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    pipeline: str = ""
+    run_id: str = ""
+    timeout: int | None = None
+    logical_date: str | None = None
+    external_id: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    log_location: str | None = None
+    ended_at: str | None = None
+    duration_s: float | None = None
+    error: str | None = None
+    exit_code: int | None = None
+    output: Any = None
+    end_event: str | None = None
+    history: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def sk(self) -> str:
+        return f"ATTEMPT#{self.task}#{item_part(self.item_index)}#{self.retry:04d}"
+
+    @property
+    def ended(self) -> bool:
+        return self.status in ATTEMPT_ENDS
+
+
+@dataclass
+class RunView:
+    """Everything recorded for one run: task outcomes (as a Ledger), attempts, and parked requests."""
+
+    run: str
+    ledger: Ledger
+    attempts: list[Attempt]
+    outputs: dict[str, Any]
+
+    def attempts_of(self, task: str, item_index: int | None) -> list[Attempt]:
+        return sorted((a for a in self.attempts if a.task == task and a.item_index == item_index),
+                      key=lambda a: a.retry)
+
+    def ended(self, task: str) -> bool:
+        return self.ledger.ended(task)
+
+
+def build_view(run: str, tasks: list[dict[str, Any]], attempts: list[Attempt],
+               item_failures: list[dict[str, Any]]) -> RunView:
+    """Fold stored task outcomes, attempts and foreach item failures into the Ledger the rules run on."""
+    ledger = Ledger()
+    outputs: dict[str, Any] = {}
+    for attempt in sorted(attempts, key=lambda a: a.retry):
+        record = ledger.task(attempt.task)
+        if attempt.item_index is not None:
+            if attempt.status == "SUCCEEDED":
+                record.items[attempt.item_index] = "SUCCEEDED"
+            continue
+        if attempt.ended:
+            record.attempts += 1
+        if attempt.status == "SUCCEEDED":
+            ledger.record(attempt.task, "SUCCEEDED", output=attempt.output)
+            outputs[attempt.task] = attempt.output
+    for failure in item_failures:
+        ledger.task(failure["task"]).items[int(failure["item_index"])] = "FAILED"
+    for task in tasks:
+        # A task's own record (skipped, failed after its last attempt, a foreach's outcome) is final.
+        record = ledger.task(task["task"])
+        record.status, record.error, record.cause = task["status"], task.get("error"), task.get("cause")
+    return RunView(run, ledger, attempts, outputs)
