@@ -1,0 +1,75 @@
+"""complete_attempt: a job's end, from its service's event (or the sweeper), recorded once and answered once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from sluice.contract import TASK_FAILED, TASK_LOST
+
+from ..adapters.clock import Clock, seconds_between, utc_now
+from ..adapters.jobs.base import JobState
+from ..adapters.run_store import RunStore
+from ..adapters.tokens import TokenGoneError, Tokens
+from ..dispatch.service import Dispatcher
+from ..events.types import JobEvent
+from ..observability import logger, metrics
+from ..runtime.context import task_output
+from ..runtime.records import Attempt
+
+# Index reads lag writes, and a fast job can end before its dispatcher recorded it: an end event for an unknown
+# job is retried (the Lambda's asynchronous retries) while it is this fresh; older ones belong to other tools.
+RETRY_UNKNOWN_FOR = 600.0
+
+
+class AttemptNotFoundYetError(Exception):
+    """An end event for a job not (yet) in the run store; raised so the invocation is retried later."""
+
+
+class Completer:
+    def __init__(self, store: RunStore, tokens: Tokens, dispatcher: Dispatcher, *, clock: Clock = utc_now) -> None:
+        self.store, self.tokens, self.dispatcher, self.clock = store, tokens, dispatcher, clock
+
+    def on_event(self, event: JobEvent, event_id: str) -> str:
+        """Apply a job state-change event; returns what happened, for the log."""
+        if event.status == "RUNNING":
+            return "ignored: the job has not ended"
+        attempt = self.store.attempt_by_job(event.kind, event.external_id)
+        if attempt is None:
+            if seconds_between(event.time, self.clock()) < RETRY_UNKNOWN_FOR:
+                raise AttemptNotFoundYetError(f"no attempt recorded for {event.kind} job {event.external_id} yet")
+            return "ignored: not a Sluice job"
+        state = JobState(status=event.status, error=event.error, exit_code=event.exit_code, output=event.output)
+        return self.finish(attempt, state, event_id)
+
+    def finish(self, attempt: Attempt, state: JobState, event_id: str, *, lost: bool = False) -> str:
+        """Record the attempt's end and answer its task token, once; then let waiting tasks through."""
+        logger.set_correlation_id(attempt.run_id)
+        logger.append_keys(pipeline=attempt.pipeline, task=attempt.task, retry=attempt.retry)
+        status = "LOST" if lost else state.status
+        output = task_output(attempt, state.output, state.exit_code) if state.status == "SUCCEEDED" else None
+        if not self.store.end(attempt, status, error=state.error, exit_code=state.exit_code, output=output,
+                              event_id=event_id):
+            current = self.store.attempt(attempt.run, attempt.sk)
+            # The same event again means our first handling may have died before answering: answer again (Step
+            # Functions refuses a second answer to one token). Any other event for an ended attempt is stale.
+            if current is None or current.end_event != event_id:
+                return f"ignored: attempt already {current.status if current else 'gone'}"
+            attempt, output = current, current.output
+        metrics.add_metric(name=f"Attempts{status.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+        if status == "SUCCEEDED":
+            self._send(attempt, lambda: self.tokens.succeed(attempt.token, {"status": "SUCCEEDED"}))
+            self.dispatcher.release(attempt.run)
+        else:
+            error = TASK_LOST if lost else TASK_FAILED
+            cause = f"{attempt.kind} job {attempt.external_id}: {state.error or status}"
+            self._send(attempt, lambda: self.tokens.fail(attempt.token, error, cause))
+        return f"attempt {status}"
+
+    @staticmethod
+    def _send(attempt: Attempt, send: Callable[[], None]) -> None:
+        try:
+            send()
+        except TokenGoneError as exc:
+            logger.info("nobody waits for this answer any more", task=attempt.task, reason=str(exc))

@@ -1,0 +1,235 @@
+"""dispatch_task: what a DispatchRequest asks for, applied to the run store and the job services.
+
+Exactly-once dispatch rests on three rules: an attempt is claimed in the run store (a conditional put) before
+its job is started; the job is started with a key derived from (execution, task, item, retry) that the service
+deduplicates or the adapter looks up; and a later state attempt that finds an unfinished earlier one (the
+dispatcher died, or Lambda's invoke failed after the job started) adopts it instead of starting another job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from sluice import template
+from sluice.contract import DISPATCH_FAILED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
+
+from ..adapters.clock import Clock, seconds_between, utc_now
+from ..adapters.jobs.base import JobAdapter, JobError, JobRef, JobStart
+from ..adapters.run_store import RunStore, StoreError
+from ..adapters.tokens import TokenGoneError, Tokens
+from ..observability import logger, metrics
+from ..runtime.context import render_context
+from ..runtime.records import STARTING, Attempt, RunView, attempt_key, item_part
+
+# Errors a state machine raises itself when it stops waiting for a task's token.
+_STATE_TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
+
+
+class Dispatcher:
+    def __init__(self, store: RunStore, tokens: Tokens, jobs: Mapping[str, JobAdapter], *,
+                 clock: Clock = utc_now) -> None:
+        self.store, self.tokens, self.jobs, self.clock = store, tokens, jobs, clock
+
+    def handle(self, req: DispatchRequest) -> dict[str, Any]:
+        """Apply one request; the result is the Lambda's return value (only finalize's is read)."""
+        if req.task_token is None:
+            return self._apply(req)
+        try:
+            return self._apply(req)
+        except (StoreError, ClientError) as exc:
+            # The run store or a service failed us (after botocore's own retries). A failed Lambda would end
+            # the task for good; a TaskFailed answer lets the state's Retry try again, and a half-done
+            # attempt (claimed, maybe started) is adopted by that retry.
+            logger.exception("dispatch failed", task=req.task)
+            self._answer(req, error=(TASK_FAILED, f"the dispatcher failed: {exc}"))
+            return {}
+
+    def _apply(self, req: DispatchRequest) -> dict[str, Any]:
+        run = req.execution_id
+        if req.action == "finalize":
+            return self.store.load(run).ledger.outcome().model_dump()
+        if req.action == "fail":
+            self._record_failure(req)
+        elif req.action == "finish":
+            self._finish_foreach(req)
+        elif not req.wait_for or self._through_gate(req):
+            self.proceed(req, self.store.load(run))
+        self.release(run)
+        return {}
+
+    def proceed(self, req: DispatchRequest, view: RunView) -> None:
+        """A token request whose gate is open: record a skip or a trigger-rule decision, list items, or start."""
+        assert req.task is not None and req.task_token is not None, f"{req.action} needs a task and a token"
+        if req.action == "skip":
+            self.store.record_task(req.execution_id, req.task, "SKIPPED")
+            self._answer(req, {"status": "SKIPPED"})
+            return
+        decision = view.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
+        if decision:
+            self.store.record_task(req.execution_id, req.task, decision)
+            self._answer(req, {"items": []} if req.action == "prepare" else {"status": decision})
+        elif req.action == "prepare":
+            self._prepare(req, view)
+        else:
+            self._start(req, view)
+
+    def release(self, run: str) -> None:
+        """Proceed with every parked request whose gated tasks have all ended (each exactly once)."""
+        while parked := self.store.parked(run):
+            view = self.store.load(run)
+            ready = [(sk, body) for sk, body in parked if all(view.ended(t) for t in body.get("wait_for", []))]
+            taken = [body for sk, body in ready if self.store.unpark(run, sk)]
+            for body in taken:
+                self.proceed(DispatchRequest.model_validate(body), self.store.load(run))
+            if not taken:
+                return
+
+    # ---- gates and outcomes --------------------------------------------------------------------------------
+
+    def _through_gate(self, req: DispatchRequest) -> bool:
+        """True when the request may proceed now; else it stays parked until `release` takes it."""
+        assert req.task is not None
+        if all(self.store.load(req.execution_id).ended(t) for t in req.wait_for):
+            return True
+        if not self.store.park(req.execution_id, req.task, req.item_index, req.model_dump(mode="json")):
+            return False  # a repeated delivery: the first one is parked already
+        # The last gated task may have ended between the first read and the park; whoever unparks proceeds.
+        if all(self.store.load(req.execution_id).ended(t) for t in req.wait_for):
+            return self.store.unpark(req.execution_id, f"WAIT#{req.task}#{item_part(req.item_index)}")
+        return False
+
+    def _record_failure(self, req: DispatchRequest) -> None:
+        assert req.task is not None
+        error = req.error or {}
+        name, cause = str(error.get("Error") or TASK_FAILED), str(error.get("Cause") or "")
+        # The state gave up on its attempt (timeout, heartbeat): end whatever job is still running for it.
+        view = self.store.load(req.execution_id)
+        for attempt in view.attempts_of(req.task, req.item_index):
+            if not attempt.ended:
+                self.close(attempt, "TIMED_OUT" if name in _STATE_TIMEOUTS else "STOPPED", f"{name}: {cause}")
+        if req.item_index is not None:
+            self.store.record_item_failure(req.execution_id, req.task, req.item_index, name, cause)
+        else:
+            self.store.record_task(req.execution_id, req.task, "FAILED", error=name, cause=cause)
+
+    def _finish_foreach(self, req: DispatchRequest) -> None:
+        assert req.task is not None
+        ledger = self.store.load(req.execution_id).ledger
+        if ledger.ended(req.task):
+            return  # decided before any item ran (skipped, upstream failed)
+        ledger.finish_foreach(req.task)
+        record = ledger.task(req.task)
+        self.store.record_task(req.execution_id, req.task, record.status, error=record.error, cause=record.cause)
+
+    def _prepare(self, req: DispatchRequest, view: RunView) -> None:
+        try:
+            items = template.render(req.items, render_context(req, view.outputs, self.clock()))
+        except template.TemplateError as exc:
+            self._answer(req, error=(DISPATCH_FAILED, f"foreach items of '{req.task}': {exc}"))
+            return
+        if not isinstance(items, list):
+            self._answer(req, error=(TOO_MANY_ITEMS, f"foreach items of '{req.task}' are not a list: {items!r:.200}"))
+        elif len(items) > (req.max_items or 0):
+            self._answer(req, error=(TOO_MANY_ITEMS, f"{len(items)} items, foreach.max_items is {req.max_items}"))
+        else:
+            self._answer(req, {"items": items})
+
+    # ---- jobs ---------------------------------------------------------------------------------------------
+
+    def _start(self, req: DispatchRequest, view: RunView) -> None:
+        assert req.task is not None and req.task_token is not None and req.kind is not None
+        for _ in range(3):  # an adoption can lose a race with the earlier job's end: look again
+            attempts = view.attempts_of(req.task, req.item_index)
+            if any(a.retry == req.attempt for a in attempts):
+                return  # the same state attempt delivered twice: its job is started or being started
+            unfinished = [a for a in attempts if not a.ended]
+            if not unfinished:
+                break
+            if self._adopted(req, unfinished):
+                return
+            view = self.store.load(req.execution_id)
+        else:
+            self._answer(req, error=(TASK_FAILED, f"task '{req.task}': an earlier attempt kept changing; retrying"))
+            return
+        attempt = Attempt(run=req.execution_id, task=req.task, item_index=req.item_index, retry=req.attempt,
+                          key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
+                          token=req.task_token, pipeline=req.pipeline, run_id=req.run_id, timeout=req.timeout,
+                          config=dict(req.config or {}), started_at=self.clock(), logical_date=req.logical_date)
+        try:
+            attempt.config = template.render(attempt.config, render_context(req, view.outputs, self.clock()))
+        except template.TemplateError as exc:
+            if self.store.claim(attempt) is None:
+                self._fail_attempt(attempt, DISPATCH_FAILED, f"task '{req.task}': {exc}")
+            return
+        if self.store.claim(attempt) is None:
+            self._launch(attempt)
+
+    def _adopted(self, req: DispatchRequest, unfinished: list[Attempt]) -> bool:
+        """Hand an unfinished earlier attempt to this state attempt; True when one was taken over."""
+        assert req.task_token is not None
+        for earlier in unfinished:
+            if earlier.status == STARTING or not self._timed_out(earlier, req):
+                if not self.store.adopt(earlier, req.task_token, req.attempt):
+                    return False
+                logger.info("adopted an unfinished attempt", task=req.task, retry=earlier.retry)
+                if earlier.status == STARTING:
+                    self._launch(earlier)
+                return True
+            self.close(earlier, "TIMED_OUT", f"the state machine's attempt {earlier.retry + 1} timed out")
+        return False
+
+    def _launch(self, attempt: Attempt) -> None:
+        adapter = self.jobs.get(attempt.kind)
+        if adapter is None:
+            self._fail_attempt(attempt, DISPATCH_FAILED, f"no adapter for task kind '{attempt.kind}'")
+            return
+        job = JobStart(kind=attempt.kind, key=attempt.key, pipeline=attempt.pipeline, run_id=attempt.run_id,
+                       execution_id=attempt.run, task=attempt.task, config=attempt.config,
+                       tags={"sluice:pipeline": attempt.pipeline, "sluice:run-id": attempt.run_id,
+                             "sluice:task": attempt.task}, logical_date=attempt.logical_date)
+        try:
+            ref = adapter.start(job)
+        except JobError as exc:
+            self._fail_attempt(attempt, TASK_FAILED if exc.retryable else DISPATCH_FAILED, str(exc))
+            return
+        self.store.mark_running(attempt, ref)
+        metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
+        logger.info("job started", task=attempt.task, kind=attempt.kind, external_id=ref.external_id)
+
+    def _timed_out(self, attempt: Attempt, req: DispatchRequest) -> bool:
+        limit = attempt.timeout or req.timeout
+        return limit is not None and seconds_between(attempt.started_at, self.clock()) >= limit
+
+    def close(self, attempt: Attempt, status: str, reason: str) -> None:
+        """End an attempt the state machine no longer waits for, and stop its job."""
+        if not self.store.end(attempt, status, error=reason):
+            return
+        adapter = self.jobs.get(attempt.kind)
+        if attempt.external_id and adapter is not None:
+            try:
+                adapter.stop(JobRef(attempt.kind, attempt.external_id, attempt.details), reason)
+            except JobError as exc:
+                logger.warning("could not stop job", task=attempt.task, external_id=attempt.external_id,
+                               error=str(exc))
+
+    def _fail_attempt(self, attempt: Attempt, error: str, cause: str) -> None:
+        if self.store.end(attempt, "FAILED", error=f"{error}: {cause}"):
+            self._send(attempt.token, error=(error, cause))
+
+    def _answer(self, req: DispatchRequest, output: dict[str, Any] | None = None,
+                error: tuple[str, str] | None = None) -> None:
+        assert req.task_token is not None
+        self._send(req.task_token, output, error)
+
+    def _send(self, token: str, output: dict[str, Any] | None = None, error: tuple[str, str] | None = None) -> None:
+        try:
+            if error:
+                self.tokens.fail(token, *error)
+            else:
+                self.tokens.succeed(token, output or {})
+        except TokenGoneError as exc:
+            logger.info("nobody waits for this answer any more", reason=str(exc))

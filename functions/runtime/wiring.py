@@ -1,0 +1,79 @@
+"""The services with their ports, built once per Lambda container (or per local session) from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ..adapters.clients import ClientFactory, client
+from ..adapters.executions import Executions
+from ..adapters.jobs import adapters_for
+from ..adapters.jobs.base import JobAdapter
+from ..adapters.run_store import RunStore
+from ..adapters.runs import RunRecords
+from ..adapters.tokens import Tokens
+from ..complete.service import Completer
+from ..dispatch.service import Dispatcher
+from ..record.service import Recorder
+from ..settings import Settings
+from ..sweep.service import Sweeper
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clients: ClientFactory = client
+    jobs_override: dict[str, JobAdapter] = field(default_factory=dict)
+    tokens_override: Tokens | None = None
+
+    @cached_property
+    def store(self) -> RunStore:
+        return RunStore(self.clients("dynamodb"), self.settings.table_name, ttl_days=self.settings.record_ttl_days,
+                        shards=self.settings.sweep_shards)
+
+    @cached_property
+    def jobs(self) -> dict[str, JobAdapter]:
+        prefix = self.settings.state_machine_arn_prefix
+        return {**adapters_for(self.clients, arn_for=lambda pipeline: f"{prefix}{pipeline}"), **self.jobs_override}
+
+    @cached_property
+    def tokens(self) -> Tokens:
+        return self.tokens_override or Tokens(self.clients("stepfunctions"))
+
+    @cached_property
+    def executions(self) -> Executions:
+        return Executions(self.clients("stepfunctions"))
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, self.tokens, self.jobs)
+
+    @cached_property
+    def completer(self) -> Completer:
+        return Completer(self.store, self.tokens, self.dispatcher)
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        return Sweeper(self.store, self.executions, self.jobs, self.completer,
+                       after_seconds=self.settings.sweep_after_seconds)
+
+    @cached_property
+    def recorder(self) -> Recorder:
+        return Recorder(RunRecords(self.clients("dynamodb"), self.settings.table_name,
+                                   ttl_days=self.settings.record_ttl_days), self.executions)
+
+
+_current: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The container's runtime, from the environment (tests and local mode install their own with `use`)."""
+    global _current
+    if _current is None:
+        _current = Runtime(Settings.from_env())
+    return _current
+
+
+def use(value: Runtime | None) -> None:
+    global _current
+    _current = value

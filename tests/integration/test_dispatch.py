@@ -1,0 +1,236 @@
+"""The dispatcher on moto's DynamoDB, with a fake job service and fake task tokens (GIVEN / WHEN / THEN)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from functions.adapters.jobs.base import JobError, JobState
+from functions.adapters.run_store import RunStore
+from tests.support.runtime import EXECUTION, FakeJobs, FakeTokens, count_writes, moto_runtime, request
+
+
+@pytest.fixture
+def rt() -> Any:
+    with moto_runtime() as runtime:
+        yield runtime
+
+
+def fakes(rt: Any) -> tuple[FakeJobs, FakeTokens]:
+    return rt.jobs["fake"], rt.tokens
+
+
+def end_job(rt: Any, task: str, status: str = "SUCCEEDED", item_index: int | None = None, **state: Any) -> None:
+    """The job service reports the end of the task's running job (as the completion event would)."""
+    attempt = next(a for a in rt.store.load(EXECUTION).attempts_of(task, item_index) if not a.ended)
+    rt.completer.finish(attempt, JobState(status, **state), event_id=f"evt-{task}-{attempt.retry}")
+
+
+def test_run_starts_one_job_and_records_the_attempt(rt: Any) -> None:
+    # GIVEN a task whose config has templates
+    jobs, tokens = fakes(rt)
+    req = request(config={"path": "s3://lake/{{ ds }}/{{ params.table }}", "run": "{{ run_id }}"},
+                  params={"table": "orders"})
+    # WHEN it is dispatched
+    rt.dispatcher.handle(req)
+    # THEN one job runs with the rendered config, the attempt is RUNNING with its id, and no answer is sent yet
+    assert [j.config for j in jobs.jobs.values()] == [{"path": "s3://lake/2026-11-27/orders", "run": "run-1"}]
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.external_id, attempt.token) == ("RUNNING", "job-0", req.task_token)
+    assert [h["status"] for h in attempt.history] == ["STARTING", "RUNNING"]
+    assert tokens.answers == []
+
+
+def test_the_happy_path_costs_three_writes_per_attempt(rt: Any) -> None:
+    # GIVEN a counter on the run store's client
+    writes = count_writes(rt.store.client)
+    # WHEN a task is dispatched and its job succeeds
+    rt.dispatcher.handle(request())
+    end_job(rt, "extract")
+    # THEN claim, running and end are the only writes
+    assert writes == ["PutItem", "UpdateItem", "UpdateItem"]
+
+
+def test_a_duplicate_delivery_starts_no_second_job(rt: Any) -> None:
+    jobs, _ = fakes(rt)
+    # WHEN the same state attempt is delivered twice
+    rt.dispatcher.handle(request())
+    rt.dispatcher.handle(request())
+    # THEN there is one job and one attempt
+    assert len(jobs.jobs) == 1
+    assert len(rt.store.load(EXECUTION).attempts) == 1
+
+
+def test_a_crash_between_start_and_record_is_adopted_by_the_retry(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs, tokens = fakes(rt)
+
+    # GIVEN a dispatcher that dies after the job started, before recording it
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise SystemExit("Lambda container died")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RunStore, "mark_running", crash)
+        with pytest.raises(SystemExit):
+            rt.dispatcher.handle(request(attempt=0))
+    assert len(jobs.jobs) == 1
+    # WHEN Step Functions retries the state (RetryCount 1, a new token)
+    rt.dispatcher.handle(request(attempt=1, token="token-retry"))
+    # THEN the retry reattaches to the same job: one job, one attempt, now RUNNING under the new token
+    assert len(jobs.jobs) == 1
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.token, attempt.external_id) == ("RUNNING", "token-retry", "job-0")
+    # AND the job's end answers the new token
+    end_job(rt, "extract")
+    assert tokens.of("token-retry") == [("success", {"status": "SUCCEEDED"})]
+
+
+def test_a_failed_job_is_answered_with_task_failed_and_the_retry_starts_a_new_job(rt: Any) -> None:
+    jobs, tokens = fakes(rt)
+    rt.dispatcher.handle(request(attempt=0))
+    end_job(rt, "extract", "FAILED", error="exit code 3", exit_code=3)
+    [(how, (error, cause))] = tokens.of("token-extract-0")
+    assert (how, error) == ("failure", "Sluice.TaskFailed") and "exit code 3" in cause
+    # WHEN the state's Retry dispatches attempt 2
+    rt.dispatcher.handle(request(attempt=1))
+    # THEN a second job runs under a new attempt
+    assert len(jobs.jobs) == 2
+    assert [a.status for a in rt.store.load(EXECUTION).attempts_of("extract", None)] == ["FAILED", "RUNNING"]
+
+
+def test_a_timed_out_attempt_is_stopped_and_replaced(rt: Any) -> None:
+    jobs, _ = fakes(rt)
+    # GIVEN an attempt with a 1-second timeout that has run longer than that
+    rt.dispatcher.handle(request(attempt=0, timeout=1))
+    later = "2099-01-01T00:00:00.000Z"
+    rt.dispatcher.clock = lambda: later
+    # WHEN the retry for States.Timeout arrives
+    rt.dispatcher.handle(request(attempt=1, timeout=1))
+    # THEN the old job is stopped and recorded TIMED_OUT, and a new job runs
+    assert jobs.stopped == ["job-0"]
+    assert [a.status for a in rt.store.load(EXECUTION).attempts] == ["TIMED_OUT", "RUNNING"]
+
+
+def test_a_throttled_service_fails_the_attempt_as_retryable_and_a_refusal_as_final(rt: Any) -> None:
+    jobs, tokens = fakes(rt)
+    jobs.refuse = [JobError("Glue refused: ConcurrentRunsExceededException", retryable=True),
+                   JobError("Glue: EntityNotFoundException: job 'nope' not found", retryable=False)]
+    rt.dispatcher.handle(request(attempt=0))
+    rt.dispatcher.handle(request(attempt=1))
+    assert [v[0] for _, v in tokens.of("token-extract-0") + tokens.of("token-extract-1")] == [
+        "Sluice.TaskFailed", "Sluice.DispatchFailed"]
+    attempts = rt.store.load(EXECUTION).attempts
+    assert [a.status for a in attempts] == ["FAILED", "FAILED"]
+    assert "EntityNotFoundException" in (attempts[1].error or "")
+
+
+def test_a_bad_template_fails_dispatch_with_the_reason(rt: Any) -> None:
+    _, tokens = fakes(rt)
+    rt.dispatcher.handle(request(config={"path": "{{ params.missing }}"}))
+    [(how, (error, cause))] = tokens.of("token-extract-0")
+    assert (how, error) == ("failure", "Sluice.DispatchFailed") and "missing" in cause
+
+
+def test_upstream_failure_and_trigger_rules_are_decided_from_the_store(rt: Any) -> None:
+    jobs, tokens = fakes(rt)
+    # GIVEN extract failed after its last attempt
+    rt.dispatcher.handle(request("fail", "extract", error={"Error": "Sluice.TaskFailed", "Cause": "boom"}))
+    # WHEN its dependants are dispatched
+    rt.dispatcher.handle(request(task="load", depends_on=["extract"]))
+    rt.dispatcher.handle(request(task="alert", depends_on=["extract"], trigger_rule="one_failed"))
+    rt.dispatcher.handle(request(task="cleanup", depends_on=["load"], trigger_rule="all_done"))
+    # THEN load is UPSTREAM_FAILED without a job, alert and cleanup run
+    assert tokens.of("token-load-0") == [("success", {"status": "UPSTREAM_FAILED"})]
+    assert sorted(j.task for j in jobs.jobs.values()) == ["alert", "cleanup"]
+    outcome = rt.dispatcher.handle(request("finalize"))
+    assert outcome["status"] == "FAILED" and "task 'extract' failed" in outcome["cause"]
+
+
+def test_a_gated_task_waits_until_its_dependency_ends(rt: Any) -> None:
+    jobs, tokens = fakes(rt)
+    rt.dispatcher.handle(request(task="extract"))
+    # WHEN a task gated on extract arrives first
+    rt.dispatcher.handle(request(task="report", depends_on=["extract"], wait_for=["extract"],
+                                 config={"input": "{{ tasks.extract.output.path }}"}))
+    # THEN it is parked: no job yet
+    assert [j.task for j in jobs.jobs.values()] == ["extract"]
+    # WHEN extract succeeds with an output
+    end_job(rt, "extract", output={"path": "s3://lake/x"})
+    # THEN report starts, rendered with extract's output, and the gate is gone
+    assert [j.config for j in jobs.jobs.values() if j.task == "report"] == [{"input": "s3://lake/x"}]
+    assert rt.store.parked(EXECUTION) == []
+    assert tokens.of("token-report-0") == []
+
+
+def test_a_skip_waits_at_its_gate_and_releases_its_dependants(rt: Any) -> None:
+    _, tokens = fakes(rt)
+    rt.dispatcher.handle(request("skip", "optional", wait_for=["extract"]))
+    assert tokens.of("token-optional-0") == []
+    rt.dispatcher.handle(request("fail", "extract", error={"Error": "States.Timeout", "Cause": ""}))
+    assert tokens.of("token-optional-0") == [("success", {"status": "SKIPPED"})]
+
+
+def test_foreach_prepare_renders_items_and_finish_records_the_outcome(rt: Any) -> None:
+    _, tokens = fakes(rt)
+    rt.dispatcher.handle(request("prepare", "train", items="{{ params.regions }}", max_items=2,
+                                 params={"regions": ["eu", "us"]}))
+    assert tokens.of("token-train-0") == [("success", {"items": ["eu", "us"]})]
+    for index in (0, 1):
+        rt.dispatcher.handle(request(task="train", item="eu", item_index=index, token=f"item-{index}"))
+    end_job(rt, "train", item_index=0)
+    rt.dispatcher.handle(request("fail", "train", item_index=1, error={"Error": "Sluice.TaskFailed", "Cause": "x"}))
+    rt.dispatcher.handle(request("finish", "train"))
+    record = rt.store.load(EXECUTION).ledger.task("train")
+    assert record.status == "FAILED" and "1 of 2 items failed" in (record.cause or "")
+
+
+@pytest.mark.parametrize(("items", "expected"), [("{{ params.regions }}", "3 items, foreach.max_items is 2"),
+                                                 ("{{ params.name }}", "are not a list")])
+def test_foreach_items_out_of_bounds_fail_clearly(rt: Any, items: str, expected: str) -> None:
+    _, tokens = fakes(rt)
+    rt.dispatcher.handle(request("prepare", "train", items=items, max_items=2,
+                                 params={"regions": [1, 2, 3], "name": "x"}))
+    [(how, (error, cause))] = tokens.of("token-train-0")
+    assert (how, error) == ("failure", "Sluice.TooManyItems") and expected in cause
+
+
+def test_a_dependency_ending_while_the_request_parks_is_not_missed(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs, _ = fakes(rt)
+    rt.dispatcher.handle(request(task="extract"))
+    park = RunStore.park
+
+    # GIVEN extract ends (and finds nothing parked) just after report looked at it and before report parks
+    def park_late(self: RunStore, *args: Any, **kwargs: Any) -> bool:
+        end_job(rt, "extract")
+        return park(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunStore, "park", park_late)
+    rt.dispatcher.handle(request(task="report", depends_on=["extract"], wait_for=["extract"]))
+    # THEN report's second look sees extract ended and it starts at once, leaving nothing parked
+    assert sorted(j.task for j in jobs.jobs.values()) == ["extract", "report"]
+    assert rt.store.parked(EXECUTION) == []
+
+
+def test_a_parked_request_is_taken_by_exactly_one_releaser(rt: Any) -> None:
+    rt.store.park(EXECUTION, "report", None, request(task="report").model_dump(mode="json"))
+    assert rt.store.park(EXECUTION, "report", None, {}) is False  # a repeated delivery parks nothing new
+    assert [rt.store.unpark(EXECUTION, "WAIT#report#-") for _ in range(2)] == [True, False]
+
+
+def test_a_retry_whose_adoption_loses_to_the_jobs_end_starts_a_new_job(rt: Any,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs, _ = fakes(rt)
+    # GIVEN attempt 1's job is running when Step Functions retries the state (its invoke reported an error)
+    rt.dispatcher.handle(request(attempt=0))
+    adopt = RunStore.adopt
+
+    # WHEN that job fails just before the retry takes the attempt over
+    def adopt_late(self: RunStore, attempt: Any, token: str, retry: int) -> bool:
+        end_job(rt, "extract", "FAILED", error="exit code 1")
+        return adopt(self, attempt, token, retry)
+
+    monkeypatch.setattr(RunStore, "adopt", adopt_late)
+    rt.dispatcher.handle(request(attempt=1))
+    # THEN the retry looks again, finds the attempt ended, and starts a job of its own
+    assert len(jobs.jobs) == 2
+    assert [a.status for a in rt.store.load(EXECUTION).attempts] == ["FAILED", "RUNNING"]

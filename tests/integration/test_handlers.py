@@ -1,0 +1,110 @@
+"""The Lambda handlers end to end on moto: Powertools logging with the run id, bad input rejected cleanly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+
+from functions.runtime import wiring
+from sluice.contract import definition_comment
+from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, moto_runtime, request
+
+
+@pytest.fixture
+def rt() -> Any:
+    with moto_runtime() as runtime:
+        wiring.use(runtime)
+        yield runtime
+        wiring.use(None)
+
+
+def log_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    """The records as Powertools writes them to CloudWatch (one JSON object per line)."""
+    from functions.observability import logger
+
+    return [json.loads(logger.registered_formatter.format(record)) for record in caplog.records]
+
+
+def test_dispatch_logs_json_with_the_run_id_as_correlation_id(rt: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from functions.dispatch.handler import handler
+
+    handler(request().model_dump(mode="json"), LambdaContext())
+    lines = log_lines(caplog)
+    started = next(line for line in lines if line.get("message") == "job started")
+    assert started["correlation_id"] == "run-1" and started["task"] == "extract"
+    assert started["function_name"] == "sluice-dispatch"
+
+
+def test_dispatch_rejects_a_malformed_request_and_records_nothing(rt: Any) -> None:
+    from functions.dispatch.handler import handler
+
+    with pytest.raises(pydantic.ValidationError, match="action"):
+        handler({"v": 1, "pipeline": "demo", "execution_id": EXECUTION, "run_id": "run-1", "action": "launch"},
+                LambdaContext())
+    assert rt.store.load(EXECUTION).attempts == []
+
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+
+def fixture(name: str, **detail: Any) -> dict[str, Any]:
+    """An AWS-documented event from tests/events, with some detail fields replaced."""
+    event = json.loads((EVENTS / f"{name}.json").read_text())
+    event["detail"].update(detail)
+    return event
+
+
+def glue_attempt(rt: Any) -> str:
+    """Dispatch a Glue task on the fake job service; return the job's id."""
+    jobs = FakeJobs(kind="glue")
+    rt.jobs["glue"] = jobs
+    rt.dispatcher.handle(request(kind="glue"))
+    return next(iter(jobs.jobs))
+
+
+def test_complete_records_a_glue_end_from_the_documented_event(rt: Any) -> None:
+    from functions.complete.handler import handler
+
+    job = glue_attempt(rt)
+    event = fixture("glue_job_succeeded", jobRunId=job)
+    event["time"] = rt.completer.clock()
+    assert handler(event, LambdaContext()) == {"result": "attempt SUCCEEDED"}
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.end_event) == ("SUCCEEDED", event["id"])
+    # AND the same event delivered again answers again, which Step Functions refuses: logged, not raised
+    assert handler(event, LambdaContext()) == {"result": "attempt SUCCEEDED"}
+    assert rt.tokens.of("token-extract-0") == [("success", {"status": "SUCCEEDED"})]
+
+
+def test_complete_rejects_a_malformed_event_without_touching_records(rt: Any) -> None:
+    from functions.complete.handler import handler
+
+    glue_attempt(rt)
+    broken = fixture("glue_job_failed")
+    del broken["detail"]["jobRunId"]
+    assert handler(broken, LambdaContext())["result"].startswith("rejected: ")
+    assert handler({"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification"},
+                   LambdaContext())["result"].startswith("rejected: ")
+    assert [a.status for a in rt.store.load(EXECUTION).attempts] == ["RUNNING"]
+
+
+def test_record_keeps_the_run_from_documented_execution_events(rt: Any) -> None:
+    from functions.record.handler import handler
+
+    role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sfn = client("stepfunctions")
+    definition = {"Comment": definition_comment("orders-daily", "00112233aabbccdd"), "StartAt": "W",
+                  "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    machine = sfn.create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
+                                       roleArn=role)["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="scheduled-20250314T080000Z")["executionArn"]
+    for name in ("sfn_execution_running", "sfn_execution_succeeded"):
+        result = handler(fixture(name, executionArn=arn, stateMachineArn=machine), LambdaContext())
+        assert result["result"].startswith("run ")
+    run = rt.recorder.runs.get(arn)
+    assert (run["status"], run["pipeline"], run["config_hash"]) == ("SUCCEEDED", "orders-daily", "00112233aabbccdd")
+    assert run["params"] == {"region": "emea"} and run["trigger"] == {"type": "schedule"}

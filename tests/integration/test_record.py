@@ -1,0 +1,80 @@
+"""The record function keeps the run item from execution status events, in any order, on moto."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from functions.events.types import ExecutionEvent
+from sluice.contract import definition_comment
+from tests.support.runtime import client, moto_runtime
+
+
+@pytest.fixture
+def rt() -> Any:
+    with moto_runtime() as runtime:
+        yield runtime
+
+
+def execution(comment: str) -> tuple[str, str]:
+    role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sfn = client("stepfunctions")
+    definition = {"Comment": comment, "StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60,
+                                                                                "End": True}}}
+    machine = sfn.create_state_machine(name="sluice-daily", definition=json.dumps(definition),
+                                       roleArn=role)["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="2026-11-27",
+                              input=json.dumps({"params": {"n": 1}, "logical_date": "2026-11-27T00:00:00Z",
+                                                "trigger": {"type": "schedule"}}))["executionArn"]
+    return machine, arn
+
+
+def event(machine: str, arn: str, status: str, **fields: Any) -> ExecutionEvent:
+    values: dict[str, Any] = {"execution_arn": arn, "state_machine_arn": machine, "name": "2026-11-27",
+                              "status": status, "time": "2026-11-27T00:00:05Z", "start_date": "2026-11-27T00:00:01Z",
+                              "input": {"params": {"n": 1}, "logical_date": "2026-11-27T00:00:00Z",
+                                        "trigger": {"type": "schedule"}}}
+    return ExecutionEvent(**(values | fields))
+
+
+def test_a_run_is_recorded_with_its_trigger_params_and_version(rt: Any) -> None:
+    # GIVEN a Sluice state machine's execution
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    # WHEN its RUNNING and then SUCCEEDED events arrive
+    assert rt.recorder.on_event(event(machine, arn, "RUNNING")) == "run RUNNING"
+    assert rt.recorder.on_event(event(machine, arn, "SUCCEEDED", stop_date="2026-11-27T00:09:00Z",
+                                      output={"ok": True})) == "run SUCCEEDED"
+    # THEN the run item has everything the issue asks a run to record
+    run = rt.recorder.runs.get(arn)
+    assert run["status"] == "SUCCEEDED" and run["pipeline"] == "daily" and run["config_hash"] == "0123456789abcdef"
+    assert run["trigger"] == {"type": "schedule"} and run["params"] == {"n": 1}
+    assert (run["started_at"], run["ended_at"], run["logical_date"]) == (
+        "2026-11-27T00:00:01Z", "2026-11-27T00:09:00Z", "2026-11-27T00:00:00Z")
+    assert run["pipeline_pk"] == "PIPELINE#daily" and run["status_pk"] == "STATUS#SUCCEEDED"
+    assert run["expires_at"] > 0
+
+
+def test_a_late_running_event_does_not_regress_a_finished_run(rt: Any) -> None:
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    # WHEN the end arrives before the start
+    rt.recorder.on_event(event(machine, arn, "FAILED", error="Sluice.RunFailed", cause="task 'x' failed"))
+    assert rt.recorder.on_event(event(machine, arn, "RUNNING")).startswith("ignored")
+    # THEN the run stays FAILED, with its start facts filled in
+    run = rt.recorder.runs.get(arn)
+    assert (run["status"], run["error"], run["started_at"]) == ("FAILED", "Sluice.RunFailed", "2026-11-27T00:00:01Z")
+
+
+def test_a_second_end_does_not_overwrite_the_first(rt: Any) -> None:
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    rt.recorder.on_event(event(machine, arn, "RUNNING"))
+    rt.recorder.on_event(event(machine, arn, "ABORTED"))
+    assert rt.recorder.on_event(event(machine, arn, "SUCCEEDED")).startswith("ignored")
+    assert rt.recorder.runs.get(arn)["status"] == "ABORTED"
+
+
+def test_executions_of_other_state_machines_are_ignored(rt: Any) -> None:
+    machine, arn = execution("somebody else's workflow")
+    assert rt.recorder.on_event(event(machine, arn, "RUNNING")) == "ignored: not a Sluice state machine"
+    assert rt.recorder.runs.get(arn) is None
