@@ -1,0 +1,57 @@
+"""Build the Lambda code asset and its dependency layer offline, without Docker.
+
+The function asset holds only Sluice's code (functions/ and the core modules it imports). Dependencies go into
+a layer built by pip for the Lambda platform (manylinux wheels only), so the function asset stays small and
+the layer is shared by every Sluice function. boto3 is not packaged: the Lambda Python runtime has it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "build" / "lambda"
+# The core modules the functions import; sluice.spec and sluice.compile stay out (synth-time only).
+CORE = ("__init__.py", "contract.py", "template.py", "ledger.py")
+LAYER_REQUIREMENTS = ("aws-lambda-powertools[tracer]>=3.0,<4", "pydantic>=2.7,<3")
+PYTHON_VERSION = "3.12"
+
+
+@dataclass(frozen=True)
+class Asset:
+    path: Path
+    bytes: int
+
+
+def build_code(target: Path = BUILD / "code") -> Asset:
+    """functions/ and the core modules, without tests or caches."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(ROOT / "functions", target / "functions",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "README.md"))
+    (target / "sluice").mkdir(parents=True)
+    for name in CORE:
+        shutil.copy2(ROOT / "sluice" / name, target / "sluice" / name)
+    return Asset(target, _size(target))
+
+
+def build_layer(target: Path = BUILD / "layer", *, architecture: str = "x86_64") -> Asset:
+    """pip-installed dependencies for the Lambda platform under python/ (the layer layout); cached by content."""
+    platform = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}[architecture]
+    stamp = target / ".requirements"
+    wanted = "\n".join((*LAYER_REQUIREMENTS, platform, PYTHON_VERSION))
+    if not (stamp.exists() and stamp.read_text() == wanted):
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "--target", str(target / "python"), "--platform", platform, "--implementation", "cp",
+                        "--python-version", PYTHON_VERSION, "--only-binary=:all:", *LAYER_REQUIREMENTS],
+                       check=True)
+        stamp.write_text(wanted)
+    return Asset(target, _size(target / "python"))
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
