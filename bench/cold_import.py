@@ -24,7 +24,7 @@ LAMBDA_ENV = {"RUN_TABLE": "sluice-runs", "AWS_DEFAULT_REGION": "eu-west-1", "AW
               "PYDANTIC_DISABLE_PLUGINS": "__all__", "PATH": "/usr/bin:/bin"}
 MODES = {"tracing on": {}, "tracing off": {"POWERTOOLS_TRACE_DISABLED": "true"}}
 # What a cold start also pays before the first request is served: the clients the dispatcher needs.
-FIRST_CLIENTS = "import boto3; boto3.client('dynamodb'); boto3.client('stepfunctions')"
+FIRST_CLIENTS = "from functions.adapters.clients import client; client('dynamodb'); client('stepfunctions')"
 
 
 def import_ms(module: str, asset: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -43,10 +43,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-layer", action="store_true", help="skip building the dependency layer (pip)")
     args = parser.parse_args()
-    from infra.lambda_asset import build_code, build_layer
+    from infra.lambda_asset import build_code, build_layer, zipped_size
 
     code = build_code()
-    print(f"function asset (functions/ + core): {code.bytes / 1e6:.2f} MB  ({code.path})")
+    print(f"function asset (functions/ + core): {code.bytes / 1e6:.2f} MB, {zipped_size(code.path) / 1e6:.2f} MB "
+          f"zipped  ({code.path})")
     for mode, env in MODES.items():
         import_ms(HANDLERS[0], code.path, env)  # warm the file cache and write .pyc files, as Lambda has them
         print(f"{mode}: median of {args.runs} fresh interpreters (Python {sys.version.split()[0]}), "
@@ -59,8 +60,8 @@ def main() -> None:
     started = time.perf_counter()
     if not args.no_layer:
         layer = build_layer()
-        print(f"dependency layer (Powertools, X-Ray SDK, pydantic): {layer.bytes / 1e6:.2f} MB  ({layer.path}, "
-              f"{time.perf_counter() - started:.1f} s to build)")
+        print(f"dependency layer (Powertools, X-Ray SDK, pydantic): {layer.bytes / 1e6:.2f} MB, "
+              f"{zipped_size(layer.path) / 1e6:.2f} MB zipped  ({layer.path}, {time.perf_counter() - started:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ the layer is shared by every Sluice function. boto3 is not packaged: the Lambda 
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "lambda"
 # The core modules the functions import; sluice.spec and sluice.compile stay out (synth-time only).
 CORE = ("__init__.py", "contract.py", "template.py", "ledger.py")
-LAYER_REQUIREMENTS = ("aws-lambda-powertools[tracer]>=3.0,<4", "pydantic>=2.7,<3")
+# Installed without their dependencies' dependencies: botocore, urllib3, jmespath, dateutil and six come with
+# the Lambda Python runtime (with boto3), and packaging them again would add ~30 MB.
+LAYER_REQUIREMENTS = ("aws-lambda-powertools>=3.0,<4", "aws-xray-sdk>=2.12", "wrapt", "pydantic>=2.7,<3",
+                      "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection")
 PYTHON_VERSION = "3.12"
 
 
@@ -45,13 +50,24 @@ def build_layer(target: Path = BUILD / "layer", *, architecture: str = "x86_64")
     wanted = "\n".join((*LAYER_REQUIREMENTS, platform, PYTHON_VERSION))
     if not (stamp.exists() and stamp.read_text() == wanted):
         shutil.rmtree(target, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--target", str(target / "python"), "--platform", platform, "--implementation", "cp",
-                        "--python-version", PYTHON_VERSION, "--only-binary=:all:", *LAYER_REQUIREMENTS],
-                       check=True)
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                              "--no-deps", "--target", str(target / "python"), "--platform", platform,
+                              "--implementation", "cp", "--python-version", PYTHON_VERSION, "--only-binary=:all:",
+                              *LAYER_REQUIREMENTS], capture_output=True, text=True)
+        if pip.returncode:
+            raise RuntimeError(f"building the Lambda layer failed:\n{pip.stderr}")
         stamp.write_text(wanted)
     return Asset(target, _size(target / "python"))
 
 
 def _size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def zipped_size(path: Path) -> int:
+    """The size of the directory as the zip file CDK uploads."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(f for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts):
+            archive.write(file, file.relative_to(path))
+    return buffer.tell()

@@ -108,3 +108,47 @@ def test_record_keeps_the_run_from_documented_execution_events(rt: Any) -> None:
     run = rt.recorder.runs.get(arn)
     assert (run["status"], run["pipeline"], run["config_hash"]) == ("SUCCEEDED", "orders-daily", "00112233aabbccdd")
     assert run["params"] == {"region": "emea"} and run["trigger"] == {"type": "schedule"}
+
+
+def with_job_id(event: dict[str, Any], kind: str, external_id: str) -> dict[str, Any]:
+    detail = event["detail"]
+    if kind == "lambda":
+        detail["requestContext"]["requestId"] = external_id
+    else:
+        detail[{"emr": "stepId", "emr_serverless": "jobRunId", "ecs": "taskArn", "pipeline": "executionArn"}[kind]] = \
+            external_id
+    return event
+
+
+@pytest.mark.parametrize(("name", "kind", "status", "answer"), [
+    ("emr_step_completed", "emr", "SUCCEEDED", "success"),
+    ("emr_step_failed", "emr", "FAILED", "failure"),
+    ("emr_serverless_job_success", "emr_serverless", "SUCCEEDED", "success"),
+    ("emr_serverless_job_failed", "emr_serverless", "FAILED", "failure"),
+    ("ecs_task_stopped_ok", "ecs", "SUCCEEDED", "success"),
+    ("ecs_task_stopped_failed", "ecs", "FAILED", "failure"),
+    ("lambda_destination_success", "lambda", "SUCCEEDED", "success"),
+    ("lambda_destination_failure", "lambda", "FAILED", "failure"),
+    ("sfn_execution_succeeded", "pipeline", "SUCCEEDED", "success"),
+    ("sfn_execution_timed_out", "pipeline", "FAILED", "failure"),
+])
+def test_complete_ends_every_kind_of_job_from_its_documented_event(rt: Any, name: str, kind: str, status: str,
+                                                                   answer: str) -> None:
+    from functions.complete.handler import handler
+
+    # GIVEN a running attempt of this kind
+    jobs = FakeJobs(kind=kind)
+    rt.jobs[kind] = jobs
+    rt.dispatcher.handle(request(kind=kind))
+    event = with_job_id(fixture(name), kind, next(iter(jobs.jobs)))
+    event["time"] = rt.completer.clock()
+    # WHEN the service's end event arrives
+    assert handler(event, LambdaContext()) == {"result": f"attempt {status}"}
+    # THEN the attempt ended with the event's outcome and the token got the matching answer
+    [attempt] = rt.store.load(EXECUTION).attempts
+    [(how, value)] = rt.tokens.of("token-extract-0")
+    assert (attempt.status, how) == (status, answer)
+    if status == "FAILED":
+        assert value[0] == "Sluice.TaskFailed" and attempt.error
+    elif kind == "lambda":
+        assert attempt.output == event["detail"]["responsePayload"]
