@@ -8,7 +8,7 @@ item that failed), ATTEMPT#<task>#<item>#<retry> (one job), WAIT#<task>#<item> (
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -174,14 +174,9 @@ class RunStore:
 
     def unpark(self, run: str, sk: str) -> bool:
         """Take a parked request off its gate. Exactly one caller gets True: that one proceeds with it."""
-        try:
-            self.client.delete_item(TableName=self.table, Key=to_item({"pk": run_pk(run), "sk": sk}),
-                                    ConditionExpression="attribute_exists(pk)")
-        except ClientError as exc:
-            if _conflict(exc):
-                return False
-            raise StoreError(f"releasing {sk} of {run}: {exc}") from exc
-        return True
+        return self._conditionally(f"releasing {sk} of {run}", self.client.delete_item,
+                                   Key=to_item({"pk": run_pk(run), "sk": sk}),
+                                   ConditionExpression="attribute_exists(pk)")
 
     # ---- helpers -----------------------------------------------------------------------------------------------
 
@@ -195,27 +190,25 @@ class RunStore:
             yield from (from_item(item) for item in page["Items"])
 
     def _put_once(self, item: dict[str, Any]) -> bool:
-        try:
-            self.client.put_item(TableName=self.table, Item=to_item(item),
-                                 ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if _conflict(exc):
-                return False
-            raise StoreError(f"writing {item['sk']} of {item['pk']}: {exc}") from exc
-        return True
+        return self._conditionally(f"writing {item['sk']} of {item['pk']}", self.client.put_item, Item=to_item(item),
+                                   ConditionExpression="attribute_not_exists(pk)")
 
     def _update(self, attempt: Attempt, expression: str, values: dict[str, Any], condition: str,
                 condition_values: dict[str, Any]) -> bool:
+        return self._conditionally(
+            f"updating attempt {attempt.sk} of {attempt.run}", self.client.update_item,
+            Key=to_item({"pk": run_pk(attempt.run), "sk": attempt.sk}), UpdateExpression=expression,
+            ConditionExpression=condition, ExpressionAttributeNames=names_in(expression, condition),
+            ExpressionAttributeValues=to_item(values | condition_values))
+
+    def _conditionally(self, doing: str, operation: Callable[..., Any], **request: Any) -> bool:
+        """A conditional write: False when its condition failed (someone else's write came first)."""
         try:
-            self.client.update_item(
-                TableName=self.table, Key=to_item({"pk": run_pk(attempt.run), "sk": attempt.sk}),
-                UpdateExpression=expression, ConditionExpression=condition,
-                ExpressionAttributeNames=names_in(expression, condition),
-                ExpressionAttributeValues=to_item(values | condition_values))
+            operation(TableName=self.table, **request)
         except ClientError as exc:
             if _conflict(exc):
                 return False
-            raise StoreError(f"updating attempt {attempt.sk} of {attempt.run}: {exc}") from exc
+            raise StoreError(f"{doing}: {exc}") from exc
         return True
 
     def _shard(self, attempt: Attempt) -> str:
