@@ -305,7 +305,7 @@ def test_ecs_start_runs_one_task_per_key(ecs):
     # THEN there are two tasks, with the key as startedBy, Sluice's tags and the overrides
     assert len(c.list_tasks(cluster="batch")["taskArns"]) == 2
     assert c.list_tasks(cluster="batch", startedBy="k" * 32)["taskArns"] == [ref.external_id]
-    assert ref.details == {"cluster": "batch", "container": "main"}
+    assert ref.details == {"cluster": "batch"}
     task = c.describe_tasks(cluster="batch", tasks=[ref.external_id], include=["TAGS"])["tasks"][0]
     assert {t["key"]: t["value"] for t in task["tags"]} == TAGS
     assert task["overrides"] == {"containerOverrides": [{

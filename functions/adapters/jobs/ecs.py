@@ -63,8 +63,6 @@ class EcsAdapter:
     def start(self, job: JobStart) -> JobRef:
         request = run_request(job)
         cluster, details = request["cluster"], {"cluster": request["cluster"]}
-        if job.config.get("container"):
-            details["container"] = job.config["container"]  # whose exit code decides the outcome
         doing = f"ECS: run task {request['taskDefinition']} on cluster {cluster}"
 
         def find() -> JobRef | None:
@@ -107,7 +105,9 @@ class EcsAdapter:
         task = response["tasks"][0]
         if task.get("lastStatus") != "STOPPED":
             return JobState("RUNNING")
-        code, error = outcome(task, ref.details.get("container"))
+        # The same rule as the ECS Task State Change event (functions/events/reduce.py): any container's non-zero
+        # exit fails the task, so the sweeper and the completion function never disagree.
+        code, error = outcome(task)
         if code == 0:
             return JobState("SUCCEEDED", exit_code=0, output={"task_arn": ref.external_id, "exit_code": 0})
         return JobState("FAILED", error=error, exit_code=code)
@@ -119,11 +119,10 @@ class EcsAdapter:
             self.client.stop_task(cluster=cluster, task=ref.external_id, reason=reason[:REASON_MAX])
 
 
-def outcome(task: dict[str, Any], name: str | None) -> tuple[int | None, str]:
-    """Exit code and error of a stopped task: the named container decides; without one, any non-zero exit fails."""
+def outcome(task: dict[str, Any]) -> tuple[int | None, str]:
+    """Exit code and error of a stopped task: any container's non-zero exit fails it."""
     containers = task.get("containers", [])
-    named = [c for c in containers if c.get("name") == name] if name else []
-    deciding = (named or [c for c in containers if c.get("exitCode") not in (None, 0)]
+    deciding = ([c for c in containers if c.get("exitCode") not in (None, 0)]
                 or [c for c in containers if c.get("exitCode") == 0] or containers[:1])
     container = deciding[0] if deciding else {}
     code = container.get("exitCode")
