@@ -18,7 +18,7 @@ from sluice import template
 from sluice.contract import DISPATCH_FAILED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
 
 from ..adapters.clock import Clock, seconds_between, utc_now
-from ..adapters.jobs.base import JobAdapter, JobError, JobRef, JobStart
+from ..adapters.jobs.base import JobAdapter, JobError, JobRef
 from ..adapters.run_store import RunStore, StoreError
 from ..adapters.tokens import TokenGoneError, Tokens
 from ..observability import logger, metrics
@@ -187,12 +187,8 @@ class Dispatcher:
         if adapter is None:
             self._fail_attempt(attempt, DISPATCH_FAILED, f"no adapter for task kind '{attempt.kind}'")
             return
-        job = JobStart(kind=attempt.kind, key=attempt.key, pipeline=attempt.pipeline, run_id=attempt.run_id,
-                       execution_id=attempt.run, task=attempt.task, config=attempt.config,
-                       tags={"sluice:pipeline": attempt.pipeline, "sluice:run-id": attempt.run_id,
-                             "sluice:task": attempt.task}, logical_date=attempt.logical_date)
         try:
-            ref = adapter.start(job)
+            ref = adapter.start(attempt.job())
         except JobError as exc:
             self._fail_attempt(attempt, TASK_FAILED if exc.retryable else DISPATCH_FAILED, str(exc))
             return

@@ -8,6 +8,8 @@ from typing import Any
 
 from sluice.ledger import Ledger
 
+from ..adapters.jobs.base import JobStart
+
 # An attempt is claimed (STARTING) before its job is started, RUNNING once the job's id is recorded, and ends
 # once: SUCCEEDED or FAILED (the job's own end), LOST (the service no longer knows the job), TIMED_OUT (the state
 # machine gave up on it), STOPPED (the run was stopped or cancelled).
@@ -63,6 +65,13 @@ class Attempt:
     @property
     def ended(self) -> bool:
         return self.status in ATTEMPT_ENDS
+
+    def job(self) -> JobStart:
+        """The job this attempt starts (the same request on every try: its key makes it idempotent)."""
+        return JobStart(kind=self.kind, key=self.key, pipeline=self.pipeline, run_id=self.run_id,
+                        execution_id=self.run, task=self.task, config=self.config,
+                        tags={"sluice:pipeline": self.pipeline, "sluice:run-id": self.run_id, "sluice:task": self.task},
+                        logical_date=self.logical_date)
 
 
 @dataclass

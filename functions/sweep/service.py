@@ -59,9 +59,15 @@ class Sweeper:
         if attempt.status == STARTING:
             if seconds_between(attempt.started_at, now) < CLAIM_TIMEOUT:
                 return  # its dispatcher may still be starting the job
-            # The dispatcher died between claim and record, and no later state attempt adopted the claim.
-            self.completer.finish(attempt, JobState("FAILED", error="the dispatcher stopped before the job was "
-                                                    "recorded as started"), sweep_id, lost=True)
+            # The dispatcher died between claim and record, and no later state attempt adopted the claim: nobody
+            # waits for its job. Stop the job if it was started after all, and close the attempt.
+            adapter = self.jobs.get(attempt.kind)
+            orphan = adapter.find(attempt.job()) if adapter is not None else None
+            reason = "the dispatcher stopped before the job was recorded as started"
+            if orphan is not None and adapter is not None:
+                adapter.stop(orphan, reason)
+                reason += f"; its job {orphan.external_id} was found and stopped"
+            self.completer.finish(attempt, JobState("FAILED", error=reason), sweep_id, lost=True)
             report.lost += 1
             return
         adapter = self.jobs.get(attempt.kind)

@@ -144,9 +144,12 @@ def test_the_sweeper_closes_a_claim_whose_dispatcher_died(rt: Any, monkeypatch: 
     rt.sweeper.clock = lambda: shifted(attempt.started_at, 60)
     assert (rt.sweeper.sweep().checked, rt.store.load(EXECUTION).attempts[0].status) == (1, "STARTING")
     rt.sweeper.clock = lambda: "2099-01-01T00:00:00.000Z"
-    # THEN the attempt is LOST and the state told so (Sluice.TaskLost is retried by the task's policy)
+    # THEN the job the dead dispatcher had started is found and stopped, and the attempt is LOST
     assert rt.sweeper.sweep().lost == 1
-    assert rt.store.load(EXECUTION).attempts[0].status == "LOST"
+    assert rt.jobs["fake"].stopped == ["job-0"]
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert attempt.status == "LOST" and "job-0 was found and stopped" in (attempt.error or "")
+    # AND the state is told so (Sluice.TaskLost is retried by the task's policy)
     [(how, (error, _))] = rt.tokens.of("token-extract-0")
     assert (how, error) == ("failure", "Sluice.TaskLost")
 

@@ -501,3 +501,14 @@ def test_the_default_clients_retry_in_standard_mode(aws):
         assert glue.meta.config.retries == RETRIES | {"total_max_attempts": 6}
     finally:
         client.cache_clear()  # no client made under this test's mock outlives it
+
+
+def test_find_reports_the_job_a_key_started_and_none_before(glue, ecs, emrs):
+    # GIVEN adapters whose services know nothing of a key; WHEN it is started; THEN find returns that very job
+    for adapter, kind, config in ((GlueAdapter(glue), "glue", GLUE), (EcsAdapter(ecs[0]), "ecs", ecs[1]),
+                                  (EmrServerlessAdapter(emrs[0]), "emr_serverless", emrs[1])):
+        request = job(kind, config, key="f" * 32)
+        assert adapter.find(request) is None
+        started = adapter.start(request)
+        found = adapter.find(request)
+        assert found is not None and found.external_id == started.external_id

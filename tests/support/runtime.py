@@ -75,6 +75,10 @@ class FakeJobs:
             self.states[external] = JobState("RUNNING")
         return JobRef(self.kind, self.by_key[job.key], {"queue": "q"})
 
+    def find(self, job: JobStart) -> JobRef | None:
+        external = self.by_key.get(job.key)
+        return JobRef(self.kind, external, {"queue": "q"}) if external else None
+
     def describe(self, ref: JobRef) -> JobState:
         return self.states[ref.external_id]
 

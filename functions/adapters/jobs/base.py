@@ -70,6 +70,10 @@ class JobAdapter(Protocol):
         """Start the job, or return the one already started with the same key (never a second job)."""
         ...
 
+    def find(self, job: JobStart) -> JobRef | None:
+        """The job started with this key, if the service can tell (None when it was never started)."""
+        ...
+
     def describe(self, ref: JobRef) -> JobState: ...
 
     def stop(self, ref: JobRef, reason: str) -> None:

@@ -65,13 +65,6 @@ class EcsAdapter:
         cluster, details = request["cluster"], {"cluster": request["cluster"]}
         doing = f"ECS: run task {request['taskDefinition']} on cluster {cluster}"
 
-        def find() -> JobRef | None:
-            with translated(f"ECS: look up the tasks of cluster {cluster} started by {request['startedBy']}"):
-                for desired in ("RUNNING", "STOPPED"):  # ListTasks filters by one desired status, RUNNING if none
-                    if arns := self._started(cluster, request["startedBy"], desired):
-                        return JobRef(self.kind, arns[0], details)
-            return None
-
         def start() -> JobRef:
             with translated(doing):
                 response = self.client.run_task(**request)
@@ -82,7 +75,15 @@ class EcsAdapter:
             raise JobError(f"{doing} failed: {'; '.join(reasons) or 'no task and no failure reported'}",
                            retryable=any(capacity(f.get("reason") or "") for f in failures))
 
-        return start_once(find, start)
+        return start_once(lambda: self.find(job), start)
+
+    def find(self, job: JobStart) -> JobRef | None:
+        cluster, by = job.config["cluster"], started_by(job.key)
+        with translated(f"ECS: look up the tasks of cluster {cluster} started by {by}"):
+            for desired in ("RUNNING", "STOPPED"):  # ListTasks filters by one desired status, RUNNING if none
+                if arns := self._started(cluster, by, desired):
+                    return JobRef(self.kind, arns[0], {"cluster": cluster})
+        return None
 
     def _started(self, cluster: str, by: str, desired: str) -> list[str]:
         try:

@@ -43,6 +43,9 @@ class EmrAdapter:
 
         return start_once(lambda: self._find(cluster, name), start)
 
+    def find(self, job: JobStart) -> JobRef | None:
+        return self._find(job.config["cluster_id"], step_name(job.key))
+
     def _find(self, cluster: str, name: str) -> JobRef | None:
         marker: str | None = None
         with translated(f"EMR: look up the steps of cluster {cluster}"):

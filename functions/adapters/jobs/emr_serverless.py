@@ -46,6 +46,9 @@ class EmrServerlessAdapter:
 
         return start_once(lambda: self._find(app, name), start)
 
+    def find(self, job: JobStart) -> JobRef | None:
+        return self._find(job.config["application_id"], run_name(job))
+
     def _find(self, app: str, name: str) -> JobRef | None:
         token: str | None = None
         try:

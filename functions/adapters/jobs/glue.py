@@ -37,6 +37,9 @@ class GlueAdapter:
 
         return start_once(lambda: self._find(name, job.key), start)
 
+    def find(self, job: JobStart) -> JobRef | None:
+        return self._find(job.config["job"], job.key)
+
     def _find(self, name: str, key: str) -> JobRef | None:
         token: str | None = None
         with translated(f"Glue: look up the runs of job '{name}'"):

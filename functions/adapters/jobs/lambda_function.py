@@ -28,6 +28,10 @@ class LambdaAdapter:
         # The destination event's requestContext.requestId is this invoke's request id.
         return JobRef(self.kind, response["ResponseMetadata"]["RequestId"], {"function": function})
 
+    def find(self, job: JobStart) -> JobRef | None:
+        """Always None: an asynchronous invocation cannot be looked up (the dispatcher's claim guards it)."""
+        return None
+
     def describe(self, ref: JobRef) -> JobState:
         """Always RUNNING: Lambda has no API to ask about an asynchronous invocation. Its end arrives as an event,
         or the task's timeout ends the attempt."""

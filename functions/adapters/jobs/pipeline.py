@@ -43,7 +43,6 @@ class PipelineAdapter:
         # Sorted keys: a retry must send the very same input for StartExecution to be idempotent.
         payload = json.dumps(run, sort_keys=True, separators=(",", ":"))
         doing = f"Step Functions: start child pipeline '{child}' ({machine}) as execution {job.key}"
-        arn = execution_arn(machine, job.key)
 
         def start() -> JobRef:
             try:
@@ -53,24 +52,27 @@ class PipelineAdapter:
                 # Started before with this name: that execution is the child run.
                 if not isinstance(exc.__cause__, ClientError) or code_of(exc.__cause__) != "ExecutionAlreadyExists":
                     raise
-                if (found := find()) is None:
+                if (found := self.find(job)) is None:
                     raise
                 return found
             return JobRef(self.kind, arn_started["executionArn"], {"pipeline": child})
 
-        def find() -> JobRef | None:
-            try:
-                with translated(f"Step Functions: describe execution {arn}", not_found=NOT_FOUND):
-                    existing = self.client.describe_execution(executionArn=arn)
-            except JobNotFoundError:
-                return None
-            if existing.get("stateMachineArn") != machine:
-                raise JobError(f"{doing} failed: execution {arn} runs {existing.get('stateMachineArn')}",
-                               retryable=False)
-            return JobRef(self.kind, existing["executionArn"], {"pipeline": child})
-
         # No look-up first: StartExecution itself finds the execution a key started.
-        return start_once(find, start, look_first=False)
+        return start_once(lambda: self.find(job), start, look_first=False)
+
+    def find(self, job: JobStart) -> JobRef | None:
+        child = job.config["name"]
+        machine = self.arn_for(child)
+        arn = execution_arn(machine, job.key)
+        try:
+            with translated(f"Step Functions: describe execution {arn}", not_found=NOT_FOUND):
+                existing = self.client.describe_execution(executionArn=arn)
+        except JobNotFoundError:
+            return None
+        if existing.get("stateMachineArn") != machine:
+            raise JobError(f"Step Functions: execution {arn} of child pipeline '{child}' runs "
+                           f"{existing.get('stateMachineArn')}, not {machine}", retryable=False)
+        return JobRef(self.kind, existing["executionArn"], {"pipeline": child})
 
     def describe(self, ref: JobRef) -> JobState:
         with translated(f"Step Functions: describe child run {ref.external_id}", not_found=NOT_FOUND):
