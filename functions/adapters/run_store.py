@@ -65,8 +65,8 @@ class RunStore:
                           "#token = :old AND #status IN (:starting, :running)",
                           {":starting": STARTING, ":running": RUNNING})
         if ok:
-            attempt.token = token
-        return ok
+            attempt.token, attempt.adopted_by = token, retry
+        return bool(ok)
 
     def mark_running(self, attempt: Attempt, ref: JobRef) -> bool:
         """Record the started job's id; the attempt becomes findable by that id and visible to the sweeper."""
@@ -84,7 +84,7 @@ class RunStore:
         ok = self._update(attempt, expression, values, "#status = :starting", {":starting": STARTING})
         if ok:
             attempt.status, attempt.external_id, attempt.details = RUNNING, ref.external_id, dict(ref.details)
-        return ok
+        return bool(ok)
 
     def end(self, attempt: Attempt, status: str, *, error: str | None = None, exit_code: int | None = None,
             output: Any = None, event_id: str | None = None) -> bool:
@@ -104,11 +104,13 @@ class RunStore:
             values[":output"] = json.dumps(output, default=str)
         expression += " REMOVE active_pk, active_sk"
         legal = {f":from{i}": s for i, s in enumerate(LEGAL_FROM[status])}
-        ok = self._update(attempt, expression, values, f"#status IN ({', '.join(legal)})", legal)
-        if ok:
+        stored = self._update(attempt, expression, values, f"#status IN ({', '.join(legal)})", legal, returning=True)
+        if stored:
             attempt.status, attempt.ended_at, attempt.error, attempt.output = status, now, error, output
             attempt.end_event = event_id
-        return ok
+            # A retry may have adopted the attempt since the caller read it: answer the token stored now.
+            attempt.token = str(stored.get("token", attempt.token))
+        return bool(stored)
 
     def attempt(self, run: str, sk: str) -> Attempt | None:
         found = self.client.get_item(TableName=self.table, Key=to_item({"pk": run_pk(run), "sk": sk}),
@@ -174,9 +176,9 @@ class RunStore:
 
     def unpark(self, run: str, sk: str) -> bool:
         """Take a parked request off its gate. Exactly one caller gets True: that one proceeds with it."""
-        return self._conditionally(f"releasing {sk} of {run}", self.client.delete_item,
-                                   Key=to_item({"pk": run_pk(run), "sk": sk}),
-                                   ConditionExpression="attribute_exists(pk)")
+        return bool(self._conditionally(f"releasing {sk} of {run}", self.client.delete_item,
+                                        Key=to_item({"pk": run_pk(run), "sk": sk}),
+                                        ConditionExpression="attribute_exists(pk)"))
 
     # ---- helpers -----------------------------------------------------------------------------------------------
 
@@ -190,26 +192,29 @@ class RunStore:
             yield from (from_item(item) for item in page["Items"])
 
     def _put_once(self, item: dict[str, Any]) -> bool:
-        return self._conditionally(f"writing {item['sk']} of {item['pk']}", self.client.put_item, Item=to_item(item),
-                                   ConditionExpression="attribute_not_exists(pk)")
+        return bool(self._conditionally(f"writing {item['sk']} of {item['pk']}", self.client.put_item,
+                                        Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"))
 
     def _update(self, attempt: Attempt, expression: str, values: dict[str, Any], condition: str,
-                condition_values: dict[str, Any]) -> bool:
+                condition_values: dict[str, Any], *, returning: bool = False) -> Any:
+        """True (or, `returning`, the item as written) when the condition held; False when it did not."""
+        extra = {"ReturnValues": "ALL_NEW"} if returning else {}
         return self._conditionally(
             f"updating attempt {attempt.sk} of {attempt.run}", self.client.update_item,
             Key=to_item({"pk": run_pk(attempt.run), "sk": attempt.sk}), UpdateExpression=expression,
             ConditionExpression=condition, ExpressionAttributeNames=names_in(expression, condition),
-            ExpressionAttributeValues=to_item(values | condition_values))
+            ExpressionAttributeValues=to_item(values | condition_values), **extra)
 
-    def _conditionally(self, doing: str, operation: Callable[..., Any], **request: Any) -> bool:
-        """A conditional write: False when its condition failed (someone else's write came first)."""
+    def _conditionally(self, doing: str, operation: Callable[..., Any], **request: Any) -> Any:
+        """A conditional write: False when its condition failed (someone else's write came first); else True, or
+        the written item when ReturnValues asked for it."""
         try:
-            operation(TableName=self.table, **request)
+            response = operation(TableName=self.table, **request)
         except ClientError as exc:
             if _conflict(exc):
                 return False
             raise StoreError(f"{doing}: {exc}") from exc
-        return True
+        return from_item(response["Attributes"]) if "Attributes" in response else True
 
     def _shard(self, attempt: Attempt) -> str:
         return f"ACTIVE#{int(attempt.key[:8], 16) % self.shards}"
@@ -230,7 +235,7 @@ class RunStore:
         for name in _JSON_FIELDS:
             if isinstance(fields.get(name), str) and name != "history":
                 fields[name] = json.loads(fields[name])
-        for name in ("retry", "item_index", "timeout", "exit_code"):
+        for name in ("retry", "item_index", "timeout", "exit_code", "adopted_by"):
             if fields.get(name) is not None:
                 fields[name] = int(fields[name])
         return Attempt(**fields)

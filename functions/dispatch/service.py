@@ -84,7 +84,13 @@ class Dispatcher:
             ready = [(sk, body) for sk, body in parked if all(view.ended(t) for t in body.get("wait_for", []))]
             taken = [body for sk, body in ready if self.store.unpark(run, sk)]
             for body in taken:
-                self.proceed(DispatchRequest.model_validate(body), self.store.load(run))
+                request = DispatchRequest.model_validate(body)
+                try:
+                    self.proceed(request, self.store.load(run))
+                except (StoreError, ClientError) as exc:
+                    # Off its gate, the request exists nowhere else: answer its own token so its state retries.
+                    logger.exception("released request failed", task=request.task)
+                    self._answer(request, error=(TASK_FAILED, f"the dispatcher failed: {exc}"))
             if not taken:
                 return
 
@@ -143,9 +149,13 @@ class Dispatcher:
     def _start(self, req: DispatchRequest, view: RunView) -> None:
         assert req.task is not None and req.task_token is not None and req.kind is not None
         for _ in range(3):  # an adoption can lose a race with the earlier job's end: look again
+            if req.item_index is None and view.ended(req.task):
+                return  # the task's outcome is recorded (a stale request released from its gate)
             attempts = view.attempts_of(req.task, req.item_index)
-            if any(a.retry == req.attempt for a in attempts):
+            if any(req.attempt in (a.retry, a.adopted_by) for a in attempts):
                 return  # the same state attempt delivered twice: its job is started or being started
+            if any(max(a.retry, a.adopted_by or 0) > req.attempt for a in attempts):
+                return  # an older state attempt: a later one already owns this task's jobs
             unfinished = [a for a in attempts if not a.ended]
             if not unfinished:
                 break
@@ -205,12 +215,16 @@ class Dispatcher:
         if not self.store.end(attempt, status, error=reason):
             return
         adapter = self.jobs.get(attempt.kind)
-        if attempt.external_id and adapter is not None:
-            try:
-                adapter.stop(JobRef(attempt.kind, attempt.external_id, attempt.details), reason)
-            except JobError as exc:
-                logger.warning("could not stop job", task=attempt.task, external_id=attempt.external_id,
-                               error=str(exc))
+        if adapter is None:
+            return
+        try:
+            # A claim whose start was never recorded may still have started its job: look it up by its key.
+            ref = (JobRef(attempt.kind, attempt.external_id, attempt.details) if attempt.external_id
+                   else adapter.find(attempt.job()))
+            if ref is not None:
+                adapter.stop(ref, reason)
+        except JobError as exc:
+            logger.warning("could not stop job", task=attempt.task, external_id=attempt.external_id, error=str(exc))
 
     def _fail_attempt(self, attempt: Attempt, error: str, cause: str) -> None:
         if self.store.end(attempt, "FAILED", error=f"{error}: {cause}"):

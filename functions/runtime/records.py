@@ -56,6 +56,7 @@ class Attempt:
     exit_code: int | None = None
     output: Any = None
     end_event: str | None = None
+    adopted_by: int | None = None  # the retry that took this attempt over, if one did
     history: list[dict[str, str]] = field(default_factory=list)
 
     @property

@@ -234,3 +234,36 @@ def test_a_retry_whose_adoption_loses_to_the_jobs_end_starts_a_new_job(rt: Any,
     # THEN the retry looks again, finds the attempt ended, and starts a job of its own
     assert len(jobs.jobs) == 2
     assert [a.status for a in rt.store.load(EXECUTION).attempts] == ["FAILED", "RUNNING"]
+
+
+def test_an_end_answers_the_token_of_the_retry_that_adopted_the_attempt_meanwhile(rt: Any) -> None:
+    _, tokens = fakes(rt)
+    rt.dispatcher.handle(request(attempt=0))
+    # GIVEN the completer read the attempt (old token) before a retry adopted it
+    stale = rt.store.load(EXECUTION).attempts[0]
+    rt.dispatcher.handle(request(attempt=1, token="token-retry"))
+    # WHEN the completer ends the attempt from its stale copy
+    rt.completer.finish(stale, JobState("SUCCEEDED"), event_id="evt-1")
+    # THEN the token answered is the adopter's, the one Step Functions waits for
+    assert tokens.of("token-retry") == [("success", {"status": "SUCCEEDED"})]
+    assert tokens.of("token-extract-0") == []
+
+
+def test_a_repeated_delivery_of_an_adopting_retry_starts_nothing(rt: Any) -> None:
+    jobs, _ = fakes(rt)
+    rt.dispatcher.handle(request(attempt=0))
+    rt.dispatcher.handle(request(attempt=1, token="token-retry"))  # adopts attempt 0 (still within its timeout)
+    end_job(rt, "extract", "FAILED", error="exit 1")
+    # WHEN retry 1 is delivered again, or a stale retry 0 request arrives
+    rt.dispatcher.handle(request(attempt=1, token="token-retry"))
+    rt.dispatcher.handle(request(attempt=0))
+    # THEN no second job starts
+    assert len(jobs.jobs) == 1
+
+
+def test_a_stale_request_released_after_the_task_failed_starts_nothing(rt: Any) -> None:
+    jobs, _ = fakes(rt)
+    rt.dispatcher.handle(request(task="report", wait_for=["extract"], depends_on=[]))
+    rt.dispatcher.handle(request("fail", "report", error={"Error": "States.Timeout", "Cause": ""}))
+    rt.dispatcher.handle(request("skip", "extract"))  # extract ends: report's old request is released
+    assert [j.task for j in jobs.jobs.values()] == []
