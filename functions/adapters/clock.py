@@ -8,8 +8,13 @@ from collections.abc import Callable
 Clock = Callable[[], str]
 
 
+def iso_utc(when: dt.datetime) -> str:
+    """ISO 8601 UTC with milliseconds and "Z": the one form of every stored time, so they sort as they compare."""
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(dt.datetime.now(dt.UTC))
 
 
 def parse(when: str) -> dt.datetime:
@@ -26,5 +31,4 @@ def seconds_between(start: str, end: str) -> float:
 
 
 def shifted(when: str, seconds: float) -> str:
-    moved = parse(when) + dt.timedelta(seconds=seconds)
-    return moved.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(parse(when) + dt.timedelta(seconds=seconds))

@@ -6,6 +6,8 @@ import datetime as dt
 import json
 from typing import Any
 
+from ..adapters.clock import iso_utc
+from ..runtime.text import joined
 from .models import (
     EcsContainer,
     EcsTaskStateChange,
@@ -29,7 +31,7 @@ def iso(when: dt.datetime) -> str:
     if when.tzinfo is None:  # EventBridge times are UTC; one without an offset is taken as UTC, not local time
         when = when.replace(tzinfo=dt.UTC)
     try:
-        return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(when)
     except OverflowError:
         raise EventError(f"time {when.isoformat()} is out of range") from None
 
@@ -53,16 +55,12 @@ def json_or_raw(text: str | None) -> Any:
         return text
 
 
-def _joined(*parts: object, sep: str = ": ") -> str:
-    return sep.join(str(part) for part in parts if part not in (None, ""))
-
-
 def glue(event: GlueJobStateChange) -> JobEvent:
     d, time = event.detail, iso(event.time)
     if d.state == "SUCCEEDED":
         return JobEvent("glue", d.jobRunId, "SUCCEEDED", d.state, time)
     if d.state in GLUE_FAILED:
-        return JobEvent("glue", d.jobRunId, "FAILED", d.state, time, error=_joined(d.state, d.message))
+        return JobEvent("glue", d.jobRunId, "FAILED", d.state, time, error=joined(d.state, d.message))
     return JobEvent("glue", d.jobRunId, "RUNNING", d.state, time)
 
 
@@ -72,11 +70,11 @@ def emr_step(event: EmrStepStatusChange) -> JobEvent:
         return JobEvent("emr", d.stepId, "SUCCEEDED", d.state, time)
     if d.state not in EMR_FAILED:
         return JobEvent("emr", d.stepId, "RUNNING", d.state, time)
-    error = _joined(d.state, d.message)
+    error = joined(d.state, d.message)
     if d.failureDetails:
-        details = _joined(*(d.failureDetails.get(key) for key in ("Reason", "reason", "Message", "message")))
+        details = joined(*(d.failureDetails.get(key) for key in ("Reason", "reason", "Message", "message")))
         log = d.failureDetails.get("LogFile") or d.failureDetails.get("logFile")
-        error = _joined(error, details, f"log: {log}" if log else None, sep="; ")
+        error = joined(error, details, f"log: {log}" if log else None, sep="; ")
     return JobEvent("emr", d.stepId, "FAILED", d.state, time, error=error)
 
 
@@ -85,12 +83,12 @@ def emr_serverless(event: EmrServerlessJobRunStateChange) -> JobEvent:
     if d.state == "SUCCESS":
         return JobEvent("emr_serverless", d.jobRunId, "SUCCEEDED", d.state, time)
     if d.state in EMR_SERVERLESS_FAILED:
-        return JobEvent("emr_serverless", d.jobRunId, "FAILED", d.state, time, error=_joined(d.state, d.stateDetails))
+        return JobEvent("emr_serverless", d.jobRunId, "FAILED", d.state, time, error=joined(d.state, d.stateDetails))
     return JobEvent("emr_serverless", d.jobRunId, "RUNNING", d.state, time)
 
 
 def _container(container: EcsContainer) -> str:
-    return _joined(f"container {container.name or '?'}", container.reason)
+    return joined(f"container {container.name or '?'}", container.reason)
 
 
 def ecs(event: EcsTaskStateChange) -> JobEvent:
@@ -100,15 +98,15 @@ def ecs(event: EcsTaskStateChange) -> JobEvent:
     # The task's outcome is its containers': the first non-zero exit code fails it, all zeros succeed it.
     failing = next((c for c in d.containers if c.exitCode not in (None, 0)), None)
     if failing is not None:
-        error = _joined(d.stoppedReason, _container(failing), f"exit code {failing.exitCode}", sep="; ")
+        error = joined(d.stoppedReason, _container(failing), f"exit code {failing.exitCode}", sep="; ")
         return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, exit_code=failing.exitCode)
     if any(c.exitCode == 0 for c in d.containers):
         return JobEvent("ecs", d.taskArn, "SUCCEEDED", d.lastStatus, time, exit_code=0)
     # Stopped without any exit code: it never ran (image pull, capacity, secrets) or was stopped before it did.
-    stopped = _joined(d.stopCode, d.stoppedReason)
+    stopped = joined(d.stopCode, d.stoppedReason)
     # ECS often copies the failing container's reason into stoppedReason: name it once.
     reasons = [_container(c) for c in d.containers if c.reason and c.reason not in stopped]
-    error = _joined(stopped, *reasons, sep="; ") or "task stopped without an exit code"
+    error = joined(stopped, *reasons, sep="; ") or "task stopped without an exit code"
     return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error)
 
 
@@ -119,7 +117,7 @@ def lambda_result(event: LambdaDestinationResult) -> JobEvent:
         return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=d.responsePayload)
     payload, condition = d.responsePayload, d.requestContext.condition
     if isinstance(payload, dict):
-        text = _joined(payload.get("errorType"), payload.get("errorMessage"))
+        text = joined(payload.get("errorType"), payload.get("errorMessage"))
     else:
         text = payload if isinstance(payload, str) else ("" if payload is None else json.dumps(payload))
     # A record with no response never reached the function (EventAgeExceeded): the condition is all there is.
@@ -143,6 +141,6 @@ def pipeline(event: SfnExecutionStatusChange) -> JobEvent:
     if run.status == "SUCCEEDED":
         return JobEvent("pipeline", run.execution_arn, "SUCCEEDED", run.status, run.time, output=run.output)
     if run.status in SFN_FAILED:
-        error = _joined(run.error, run.cause) or run.status
+        error = joined(run.error, run.cause) or run.status
         return JobEvent("pipeline", run.execution_arn, "FAILED", run.status, run.time, error=error)
     return JobEvent("pipeline", run.execution_arn, "RUNNING", run.status, run.time)

@@ -8,8 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...runtime.text import joined
 from .base import JobError, JobNotFoundError, JobRef, JobStart, JobState
-from .errors import code_of, joined, start_once, translated
+from .errors import code_of, start_once, translated
 
 STARTED_BY_MAX = 36  # ECS: startedBy holds up to 36 letters, digits, '-', '_' and '/'
 REASON_MAX = 255  # ECS: the stop reason holds up to 255 characters

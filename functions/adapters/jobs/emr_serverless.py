@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...runtime.text import joined
 from .base import JobError, JobNotFoundError, JobRef, JobStart, JobState
-from .errors import joined, start_once, translated
+from .errors import start_once, translated
 
 LOOKUP_PAGES = 3  # ListJobRuns pages of 50, newest first
 FAILED = frozenset({"FAILED", "CANCELLED"})

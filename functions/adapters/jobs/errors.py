@@ -19,11 +19,6 @@ RETRYABLE = frozenset({
 })
 
 
-def joined(*parts: object, sep: str = ": ") -> str:
-    """The parts that say something, joined: joined("FAILED", None, "out of memory") == "FAILED: out of memory"."""
-    return sep.join(str(part) for part in parts if part not in (None, ""))
-
-
 def code_of(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 

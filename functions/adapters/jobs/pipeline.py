@@ -12,8 +12,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...runtime.text import joined
 from .base import JobError, JobNotFoundError, JobRef, JobStart, JobState
-from .errors import code_of, joined, start_once, translated
+from .errors import code_of, start_once, translated
 
 FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 NOT_FOUND = ("ExecutionDoesNotExist",)
