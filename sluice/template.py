@@ -84,16 +84,18 @@ def context_values(logical_date: str) -> dict[str, str]:
             "ts": when.isoformat()}
 
 
-def render(value: Any, context: Mapping[str, Any]) -> Any:
-    """Fill every reference in `value` from `context`. A string that is one whole reference keeps its type."""
+def render(value: Any, context: Mapping[str, Any], *, text: bool = False) -> Any:
+    """Fill every reference in `value` from `context`. A string that is one whole reference keeps its type, unless
+    `text`: then every template renders to a string (JSON for lists, maps, numbers and booleans), which is what
+    AWS's job APIs take for arguments, environment values and command lines."""
     if isinstance(value, Mapping):
-        return {k: render(v, context) for k, v in value.items()}
+        return {k: render(v, context, text=text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [render(v, context) for v in value]
+        return [render(v, context, text=text) for v in value]
     if not isinstance(value, str) or "{{" not in value:
         return value
     whole = _TAG.fullmatch(value.strip())
-    if whole and len(parse(value)) == 1:
+    if whole and len(parse(value)) == 1 and not text:
         return _resolve(parse(value)[0], context)
     return _TAG.sub(lambda m: _as_text(_resolve(parse(m.group(0))[0], context)), value)
 

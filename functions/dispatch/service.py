@@ -29,6 +29,9 @@ from ..runtime.records import STARTING, Attempt, RunView, attempt_key, item_part
 _STATE_TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
 
 
+TYPED_KINDS = frozenset({"lambda", "pipeline"})  # kinds whose rendered templates keep their types
+
+
 class Dispatcher:
     def __init__(self, store: RunStore, tokens: Tokens, jobs: Mapping[str, JobAdapter], *,
                  clock: Clock = utc_now) -> None:
@@ -170,7 +173,9 @@ class Dispatcher:
                           token=req.task_token, pipeline=req.pipeline, run_id=req.run_id, timeout=req.timeout,
                           config=dict(req.config or {}), started_at=self.clock(), logical_date=req.logical_date)
         try:
-            attempt.config = template.render(attempt.config, render_context(req, view.outputs, self.clock()))
+            # Only a Lambda payload and a child's params take typed values; the job APIs take strings.
+            attempt.config = template.render(attempt.config, render_context(req, view.outputs, self.clock()),
+                                             text=req.kind not in TYPED_KINDS)
         except template.TemplateError as exc:
             if self.store.claim(attempt) is None:
                 self._fail_attempt(attempt, DISPATCH_FAILED, f"task '{req.task}': {exc}")

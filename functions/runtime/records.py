@@ -97,11 +97,13 @@ def build_view(run: str, tasks: list[dict[str, Any]], attempts: list[Attempt],
     """Fold stored task outcomes, attempts and foreach item failures into the Ledger the rules run on."""
     ledger = Ledger()
     outputs: dict[str, Any] = {}
+    item_outputs: dict[str, dict[int, Any]] = {}
     for attempt in sorted(attempts, key=lambda a: a.retry):
         record = ledger.task(attempt.task)
         if attempt.item_index is not None:
             if attempt.status == "SUCCEEDED":
                 record.items[attempt.item_index] = "SUCCEEDED"
+                item_outputs.setdefault(attempt.task, {})[attempt.item_index] = attempt.output
             continue
         if attempt.ended:
             record.attempts += 1
@@ -114,4 +116,8 @@ def build_view(run: str, tasks: list[dict[str, Any]], attempts: list[Attempt],
         # A task's own record (skipped, failed after its last attempt, a foreach's outcome) is final.
         record = ledger.task(task["task"])
         record.status, record.error, record.cause = task["status"], task.get("error"), task.get("cause")
+        if record.status == "SUCCEEDED" and task["task"] in item_outputs:
+            # A foreach task's output: its items' outputs, in item order.
+            by_item = item_outputs[task["task"]]
+            outputs[task["task"]] = [by_item[index] for index in sorted(by_item)]
     return RunView(run, ledger, attempts, outputs)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 
 from .base import JobError, JobNotFoundError, JobRef
 
@@ -25,6 +31,8 @@ def code_of(exc: ClientError) -> str:
 
 def job_error(exc: ClientError | BotoCoreError, doing: str, *, not_found: Collection[str] = ()) -> JobError:
     """`doing` names the service, the action and the job: "Glue: start a run of job 'nightly'"."""
+    if isinstance(exc, ParamValidationError):  # refused before sending (a rendered value of the wrong type)
+        return JobError(f"{doing} failed: {exc}", retryable=False)
     if isinstance(exc, BotoCoreError):  # no answer at all (connection, timeout) after botocore's own retries
         return JobError(f"{doing} failed: {exc}", retryable=True)
     error = exc.response.get("Error", {})
