@@ -38,6 +38,17 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
+class LocalCommand(SpecModel):
+    """What `sluice run --local` runs for this task instead of only pretending: never deployed."""
+
+    command: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] | Annotated[
+        str, Field(min_length=1)] = Field(
+        description="argv list, or one string split like a shell would (no shell features); run from the "
+        "directory `sluice run` is started in; exit code 0 succeeds the job, anything else fails it")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
+    timeout: Duration | None = Field(None, description="kill the command after this long (default: the task's)")
+
+
 class TaskDefaults(SpecModel):
     """Settings every task inherits unless it sets its own."""
 
@@ -67,6 +78,7 @@ class Task(SpecModel):
     ecs: EcsTask | None = None
     lambda_: LambdaCall | None = Field(None, alias="lambda")
     pipeline: ChildPipeline | None = None
+    local: LocalCommand | None = Field(None, description="a command that stands in for the job in local runs")
 
     model_config = SpecModel.model_config | {
         "json_schema_extra": {"oneOf": [{"required": [kind]} for kind in KINDS]},
