@@ -77,6 +77,18 @@ def walk(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[s
             yield from walk(v, (*path, i))
 
 
+def referenced_tasks(value: Any) -> set[str]:
+    """The upstream tasks whose outputs `value`'s templates read (`{{ tasks.NAME.output... }}`)."""
+    names: set[str] = set()
+    for _, text in walk(value):
+        try:
+            refs = parse(text)
+        except TemplateError:
+            continue  # reported when the value is rendered
+        names.update(str(ref.path[0]) for ref in refs if ref.root == "tasks" and ref.path)
+    return names
+
+
 def context_values(logical_date: str) -> dict[str, str]:
     """The formatted forms of a logical date (ISO 8601 in, with or without offset)."""
     when = dt.datetime.fromisoformat(logical_date.replace("Z", "+00:00"))

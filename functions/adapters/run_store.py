@@ -1,14 +1,16 @@
 """The run store on DynamoDB: attempts, task outcomes and gates of a run. Every status change is conditional.
 
 Item layout (pk = RUN#<execution arn>): sk RUN (the run, see runs.py), TASK#<task> (an outcome recorded without a
-job: skipped, upstream failed, failed after its last attempt, a foreach's result), ITEM#<task>#<index> (a foreach
-item that failed), ATTEMPT#<task>#<item>#<retry> (one job), WAIT#<task>#<item> (a request parked at its gate).
+job: skipped, upstream failed, failed after its last attempt, a foreach's result), TASK#<task>#ITEM#<index> (a
+foreach item that failed), TASK#<task>#ATTEMPT#<item>#<retry> (one job), WAIT#<task>#<item> (a request parked at
+its gate). Everything about one task shares the sort-key prefix TASK#<task>: a dispatch reads only the tasks it
+depends on, one Query each, whatever the size of the run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from typing import Any
 
@@ -145,23 +147,29 @@ class RunStore:
         return self._put_once(item)
 
     def record_item_failure(self, run: str, task: str, index: int, error: str | None, cause: str | None) -> bool:
-        item = {"pk": run_pk(run), "sk": f"ITEM#{task}#{item_part(index)}", "task": task, "item_index": index,
+        item = {"pk": run_pk(run), "sk": f"TASK#{task}#ITEM#{item_part(index)}", "task": task, "item_index": index,
                 "status": "FAILED", "at": self.clock(), TTL_ATTRIBUTE: expiry(self.clock(), self.ttl_days)}
         item |= {k: v[:4000] for k, v in (("error", error), ("cause", cause)) if v}
         return self._put_once(item)
 
-    def load(self, run: str) -> RunView:
-        """The whole run, read consistently (the rules decide on it)."""
-        tasks, attempts, failures = [], [], []
-        for item in self._query_run(run):
-            prefix = item["sk"].split("#", 1)[0]
-            if prefix == "TASK":
-                tasks.append(item)
-            elif prefix == "ATTEMPT":
+    def load(self, run: str, tasks: Iterable[str] | None = None) -> RunView:
+        """The run, read consistently (the rules decide on it): all of it, or only what concerns `tasks`."""
+        if tasks is None:
+            items: Iterable[dict[str, Any]] = self._query_run(run)
+        else:
+            items = (item for task in sorted(set(tasks)) for item in self._query_task(run, task))
+        outcomes, attempts, failures = [], [], []
+        for item in items:
+            parts = item["sk"].split("#", 3)
+            if parts[0] != "TASK":
+                continue
+            if len(parts) == 2:
+                outcomes.append(item)
+            elif parts[2] == "ATTEMPT":
                 attempts.append(self._attempt(item))
-            elif prefix == "ITEM":
+            elif parts[2] == "ITEM":
                 failures.append(item)
-        return build_view(run, tasks, attempts, failures)
+        return build_view(run, outcomes, attempts, failures)
 
     # ---- gates -------------------------------------------------------------------------------------------------
 
@@ -188,6 +196,16 @@ class RunStore:
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table, KeyConditionExpression=condition, ConsistentRead=True,
             ExpressionAttributeValues=to_item(values))
+        for page in pages:
+            yield from (from_item(item) for item in page["Items"])
+
+    def _query_task(self, run: str, task: str) -> Iterator[dict[str, Any]]:
+        # Task names are [A-Za-z0-9_-], all sorting after '#': between these bounds lie TASK#<task> and
+        # TASK#<task>#..., and no other task's items.
+        pages = self.client.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ConsistentRead=True, ExpressionAttributeValues=to_item(
+                {":pk": run_pk(run), ":first": f"TASK#{task}", ":last": f"TASK#{task}#~"}))
         for page in pages:
             yield from (from_item(item) for item in page["Items"])
 

@@ -29,6 +29,12 @@ from ..runtime.records import STARTING, Attempt, RunView, attempt_key, item_part
 _STATE_TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
 
 
+def scope(req: DispatchRequest) -> set[str]:
+    """The tasks a request's decision reads: itself, its dependencies, and the tasks its templates read."""
+    return {t for t in (req.task, *req.depends_on, *req.wait_for) if t} | template.referenced_tasks(
+        [req.config, req.items])
+
+
 TYPED_KINDS = frozenset({"lambda", "pipeline"})  # kinds whose rendered templates keep their types
 
 
@@ -54,13 +60,13 @@ class Dispatcher:
     def _apply(self, req: DispatchRequest) -> dict[str, Any]:
         run = req.execution_id
         if req.action == "finalize":
-            return self.store.load(run).ledger.outcome().model_dump()
+            return self.store.load(run).ledger.outcome().model_dump()  # the whole run, once
         if req.action == "fail":
             self._record_failure(req)
         elif req.action == "finish":
             self._finish_foreach(req)
         elif not req.wait_for or self._through_gate(req):
-            self.proceed(req, self.store.load(run))
+            self.proceed(req, self.store.load(run, scope(req)))
         self.release(run)
         return {}
 
@@ -83,13 +89,13 @@ class Dispatcher:
     def release(self, run: str) -> None:
         """Proceed with every parked request whose gated tasks have all ended (each exactly once)."""
         while parked := self.store.parked(run):
-            view = self.store.load(run)
+            view = self.store.load(run, {t for _, body in parked for t in body.get("wait_for", [])})
             ready = [(sk, body) for sk, body in parked if all(view.ended(t) for t in body.get("wait_for", []))]
             taken = [body for sk, body in ready if self.store.unpark(run, sk)]
             for body in taken:
                 request = DispatchRequest.model_validate(body)
                 try:
-                    self.proceed(request, self.store.load(run))
+                    self.proceed(request, self.store.load(run, scope(request)))
                 except (StoreError, ClientError) as exc:
                     # Off its gate, the request exists nowhere else: answer its own token so its state retries.
                     logger.exception("released request failed", task=request.task)
@@ -102,12 +108,12 @@ class Dispatcher:
     def _through_gate(self, req: DispatchRequest) -> bool:
         """True when the request may proceed now; else it stays parked until `release` takes it."""
         assert req.task is not None
-        if all(self.store.load(req.execution_id).ended(t) for t in req.wait_for):
+        if all(self.store.load(req.execution_id, req.wait_for).ended(t) for t in req.wait_for):
             return True
         if not self.store.park(req.execution_id, req.task, req.item_index, req.model_dump(mode="json")):
             return False  # a repeated delivery: the first one is parked already
         # The last gated task may have ended between the first read and the park; whoever unparks proceeds.
-        if all(self.store.load(req.execution_id).ended(t) for t in req.wait_for):
+        if all(self.store.load(req.execution_id, req.wait_for).ended(t) for t in req.wait_for):
             return self.store.unpark(req.execution_id, f"WAIT#{req.task}#{item_part(req.item_index)}")
         return False
 
@@ -116,7 +122,7 @@ class Dispatcher:
         error = req.error or {}
         name, cause = str(error.get("Error") or TASK_FAILED), str(error.get("Cause") or "")
         # The state gave up on its attempt (timeout, heartbeat): end whatever job is still running for it.
-        view = self.store.load(req.execution_id)
+        view = self.store.load(req.execution_id, [req.task])
         for attempt in view.attempts_of(req.task, req.item_index):
             if not attempt.ended:
                 self.close(attempt, "TIMED_OUT" if name in _STATE_TIMEOUTS else "STOPPED", f"{name}: {cause}")
@@ -127,7 +133,7 @@ class Dispatcher:
 
     def _finish_foreach(self, req: DispatchRequest) -> None:
         assert req.task is not None
-        ledger = self.store.load(req.execution_id).ledger
+        ledger = self.store.load(req.execution_id, [req.task]).ledger
         if ledger.ended(req.task):
             return  # decided before any item ran (skipped, upstream failed)
         ledger.finish_foreach(req.task)
@@ -164,7 +170,7 @@ class Dispatcher:
                 break
             if self._adopted(req, unfinished):
                 return
-            view = self.store.load(req.execution_id)
+            view = self.store.load(req.execution_id, scope(req))
         else:
             self._answer(req, error=(TASK_FAILED, f"task '{req.task}': an earlier attempt kept changing; retrying"))
             return

@@ -61,7 +61,7 @@ class Attempt:
 
     @property
     def sk(self) -> str:
-        return f"ATTEMPT#{self.task}#{item_part(self.item_index)}#{self.retry:04d}"
+        return f"TASK#{self.task}#ATTEMPT#{item_part(self.item_index)}#{self.retry:04d}"
 
     @property
     def ended(self) -> bool:

@@ -8,6 +8,7 @@ import pytest
 
 from functions.adapters.jobs.base import JobError, JobState
 from functions.adapters.run_store import RunStore
+from functions.runtime.records import Attempt
 from tests.support.runtime import EXECUTION, FakeJobs, FakeTokens, count_writes, moto_runtime, request
 
 
@@ -267,3 +268,21 @@ def test_a_stale_request_released_after_the_task_failed_starts_nothing(rt: Any) 
     rt.dispatcher.handle(request("fail", "report", error={"Error": "States.Timeout", "Cause": ""}))
     rt.dispatcher.handle(request("skip", "extract"))  # extract ends: report's old request is released
     assert [j.task for j in jobs.jobs.values()] == []
+
+
+def test_a_dispatch_reads_only_the_tasks_it_depends_on(rt: Any) -> None:
+    # GIVEN a run where "a", "a-b" and "a_b" each have an attempt, "a" an outcome and "a_b" a failed item
+    store = rt.store
+    for task in ("a", "a-b", "a_b"):
+        store.claim(Attempt(run=EXECUTION, task=task, item_index=None, retry=0, key=f"{len(task):032x}", kind="fake",
+                            token="t"))
+    store.record_task(EXECUTION, "a", "SUCCEEDED")
+    store.record_item_failure(EXECUTION, "a_b", 3, "boom", None)
+    # WHEN the run is read for task "a" only
+    view = store.load(EXECUTION, ["a"])
+    # THEN only a's items are there (names that merely start with "a" are other tasks)
+    assert [a.task for a in view.attempts] == ["a"] and set(view.ledger.tasks) == {"a"}
+    # AND the whole run still holds everything
+    whole = store.load(EXECUTION)
+    assert sorted(a.task for a in whole.attempts) == ["a", "a-b", "a_b"]
+    assert whole.ledger.task("a_b").items == {3: "FAILED"}
