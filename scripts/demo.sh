@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What Sluice can do today, on the example pipelines: validate, draw, compile, and check the compiled ASL.
+# What Sluice can do today, on the example pipelines: validate, draw, compile, check the ASL, and run them locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -32,5 +32,12 @@ $BIN/sluice simulate daily-sales-etl --fail aggregate_sales:1
 step "sluice simulate: a job that keeps failing fails the run cleanly; the one_failed notifier runs"
 $BIN/sluice simulate daily-sales-etl --fail load_warehouse || echo "(exit status $?: the run failed, as scripted)"
 
-step "The compiled examples under moto's Step Functions interpreter (stand-in dispatcher)"
-$BIN/python -m pytest -q -p no:cacheprovider tests/integration/test_moto_execution.py -k "every_example"
+step "sluice run --local: the compiled pipelines on moto, with the real functions in-process (no AWS account)"
+$BIN/sluice run marketing-attribution --local --date 2026-11-27
+$BIN/sluice run ml-training --local
+
+step "sluice run --local: a job fails once, its retry recovers the run (HTML report: $out/daily-sales-etl.html)"
+$BIN/sluice run daily-sales-etl --local --fail aggregate_sales:1 --report "$out/daily-sales-etl.html"
+
+step "sluice run --local: a job keeps failing; the run fails cleanly and the one_failed notifier runs"
+$BIN/sluice run daily-sales-etl --local --scenario scenarios/warehouse-down.yaml || echo "(exit status $?: the run failed, as scripted)"

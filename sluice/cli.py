@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -106,14 +108,7 @@ def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures
     for name in [*seconds, *failing]:
         if name not in spec.tasks:
             _fail(f"unknown task '{name}'; tasks: {', '.join(spec.tasks)}")
-    given = {}
-    for key, value in _pairs(params, "=", "--param"):
-        if key not in spec.params:
-            _fail(f"unknown parameter '{key}'; params: {', '.join(spec.params) or 'none'}")
-        try:
-            given[key] = spec.params[key].coerce(value)
-        except ValueError as exc:
-            _fail(f"--param {key}: {exc}")
+    given = _params(spec, params)
     behaviours = {n: Behaviour(seconds.get(n, 60.0), failing.get(n, 0)) for n in spec.tasks}
     result = Simulation(compile_pipeline(spec).definition, behaviours, {"params": given}).run()
     for name in spec.tasks:
@@ -130,6 +125,96 @@ def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures
     if result.cause:
         click.echo(f"  cause: {result.cause}")
     sys.exit(0 if result.status == "SUCCEEDED" else 1)
+
+
+@main.command()
+@click.argument("pipeline")
+@click.option("--local", is_flag=True, help="run on moto in this process (no AWS account needed)")
+@click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, help="where pipelines live")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="run parameter (typed as declared)")
+@click.option("--date", "logical_date", metavar="DATE", help="logical date: YYYY-MM-DD or an ISO 8601 time")
+@click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
+              help="fail the first N attempts of a task (every attempt without N)")
+@click.option("--delay", "delays", multiple=True, metavar="TASK:SECONDS", help="how long each attempt of a task takes")
+@click.option("--scenario", type=click.Path(dir_okay=False), help="scripted outcomes from a YAML file")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON (no live view)")
+@click.option("--report", type=click.Path(dir_okay=False), help="write a self-contained HTML report of the run")
+@click.option("--real-waits", is_flag=True, help="wait retry intervals in full (default: at most 1 s each)")
+@click.option("--timeout", default=1800.0, show_default=True, help="stop the run after this many seconds")
+def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], logical_date: str | None,
+        failures: tuple[str, ...], delays: tuple[str, ...], scenario: str | None, as_json: bool, report: str | None,
+        real_waits: bool, timeout: float) -> None:
+    """Run a pipeline: exit 0 when it succeeds, 1 when it fails, 2 for bad input."""
+    if not local:
+        _fail("only local runs for now: add --local (runs on a deployed stack come with the run API)")
+    try:
+        from .local.runner import LocalRunRequest, run_local
+        from .local.scenario import Scenario, ScenarioError
+    except ImportError as exc:
+        _fail(f"local mode needs the 'local' extra (pip install -e '.[local]'): {exc}")
+        raise
+    spec = _load_one(pipeline, directory)
+    given = _params(spec, params)
+    try:
+        script = Scenario.from_file(scenario) if scenario else Scenario.empty()
+        script = script.with_flags(_pairs(failures, ":", "--fail", optional=True), _pairs(delays, ":", "--delay"))
+        request = LocalRunRequest(spec, load_paths([directory]).pipelines if Path(directory).is_dir() else {},
+                                  params=given, logical_date=_logical_date(logical_date), scenario=script,
+                                  retry_wait_cap=None if real_waits else 1.0, timeout=timeout)
+        result = _run_with_view(request, run_local, quiet=as_json)
+    except (ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+        raise
+    if report:
+        from .local.report import render_report
+
+        Path(report).write_text(render_report(result), encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=str))
+    elif report:
+        click.echo(f"report: {report}")
+    sys.exit(0 if result["status"] == "SUCCEEDED" else 1)
+
+
+def _run_with_view(request: Any, run_local: Any, quiet: bool) -> dict[str, Any]:
+    from rich.console import Console
+
+    from .local.view import LiveView, summary
+
+    console = Console(file=sys.stdout)  # bound now: the run sends the functions' own output to a log file
+    if quiet or not console.is_terminal:
+        result: dict[str, Any] = run_local(request)
+    else:
+        with LiveView(request.pipeline, console) as view:
+            result = run_local(request, view.update)
+    if not quiet:
+        summary(result, console)
+    return result
+
+
+def _params(spec: Pipeline, params: tuple[str, ...]) -> dict[str, Any]:
+    given = {}
+    for key, value in _pairs(params, "=", "--param"):
+        if key not in spec.params:
+            _fail(f"unknown parameter '{key}'; params: {', '.join(spec.params) or 'none'}")
+        try:
+            given[key] = spec.params[key].coerce(value)
+        except ValueError as exc:
+            _fail(f"--param {key}: {exc}")
+    return given
+
+
+def _logical_date(text: str | None) -> str | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--date {text!r}: expected YYYY-MM-DD or an ISO 8601 time such as 2026-11-27T02:30:00Z")
+        raise
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pairs(items: tuple[str, ...], sep: str, flag: str, optional: bool = False) -> list[tuple[str, str]]:

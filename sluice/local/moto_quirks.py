@@ -1,15 +1,25 @@
-"""Work-arounds for moto's Step Functions interpreter, applied only while a test runs an execution.
+"""Work-arounds for moto's Step Functions interpreter, applied only while local mode (or a test) runs executions.
 
-moto makes one task token per waitForTaskToken state and keeps it, with its first answer, across the state's
-retries: every retry then reads that stale answer at once, so a failed task can never recover. The patch gives
-each attempt of a callback task a fresh token (and callback endpoint) before it runs.
+- One token per attempt: moto makes one task token per waitForTaskToken state and keeps it, with its first
+  answer, across the state's retries: every retry then reads that stale answer at once, so a failed task could
+  never recover. The patch gives each attempt of a callback task a fresh token (and callback endpoint).
+- Answers before the heartbeat wait: for a Task with HeartbeatSeconds, moto sets up the heartbeat endpoint after
+  invoking the resource. A token answered during the invoke (a skipped task, a `when` that is false) only wakes
+  the callback endpoint, and moto then waits a whole HeartbeatSeconds before reading it. The patch wakes the new
+  heartbeat endpoint when the answer is already there, as Step Functions would.
+- One parse per execution (local runs only): moto parses a definition at creation and again per execution.
+- Retry waits: moto sleeps each Retry interval in real time; a local run may cap the sleep, and a sleep ends
+  when the session does.
 """
 
 from __future__ import annotations
 
+import threading
+import types
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
 
 @contextmanager
@@ -26,8 +36,70 @@ def token_per_attempt() -> Iterator[None]:
             env.callback_pool_manager.add(env.states.context_object.update_task_token())
         original(self, env)
 
-    StateTaskServiceCallback._eval_execution = _eval_execution
-    try:
+    with mock.patch.object(StateTaskServiceCallback, "_eval_execution", _eval_execution):
         yield
-    finally:
-        StateTaskServiceCallback._eval_execution = original
+
+
+@contextmanager
+def answers_before_heartbeat_wait() -> Iterator[None]:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    original = CallbackEndpoint.setup_heartbeat_endpoint
+
+    def setup_heartbeat_endpoint(self: Any, heartbeat_seconds: int) -> Any:
+        endpoint = original(self, heartbeat_seconds)
+        if self.get_outcome() is not None:
+            endpoint.notify()  # type: ignore[no-untyped-call]
+        return endpoint
+
+    with mock.patch.object(CallbackEndpoint, "setup_heartbeat_endpoint", setup_heartbeat_endpoint):
+        yield
+
+
+@contextmanager
+def definitions_parsed_once() -> Iterator[None]:
+    """moto parses a definition when the state machine is created and again for every execution; ANTLR takes
+    seconds for a few hundred states. The creation's parse is skipped: the execution's reports the same errors
+    (and the compiled definitions pass asl-validator in the tests)."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    with mock.patch.object(StepFunctionsParserBackend, "_validate_definition", staticmethod(lambda definition: None)):
+        yield
+
+
+_wake = threading.Event()
+
+
+def end_retry_waits() -> None:
+    """Wake every retry wait now (a stopped execution then ends instead of sleeping out its interval)."""
+    _wake.set()
+
+
+@contextmanager
+def retry_waits(cap: float | None) -> Iterator[None]:
+    """Retry intervals sleep at most `cap` seconds (None: in full), and end when the session does: a stopped
+    execution's retry must not keep the process alive (the definition, history and attempt count are unchanged)."""
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    global _wake
+    ended = _wake = threading.Event()
+
+    def sleep(interval: float) -> None:
+        ended.wait(float(interval) if cap is None else min(float(interval), cap))
+
+    # The module's own `time` import is replaced: only its retry sleeps change.
+    with mock.patch.object(retrier_decl, "time", types.SimpleNamespace(sleep=sleep)):
+        try:
+            yield
+        finally:
+            ended.set()
+
+
+@contextmanager
+def interpreter_fixes(retry_wait_cap: float | None = None) -> Iterator[None]:
+    """Every fix above; retry waits capped only when a cap is given."""
+    with ExitStack() as stack:
+        stack.enter_context(token_per_attempt())
+        stack.enter_context(answers_before_heartbeat_wait())
+        stack.enter_context(retry_waits(retry_wait_cap))
+        yield

@@ -18,7 +18,7 @@ from functions.adapters.tokens import TokenGoneError, Tokens
 from functions.runtime.wiring import Runtime
 from functions.settings import Settings
 from sluice.contract import DispatchRequest
-from tests.support.moto_quirks import token_per_attempt
+from sluice.local.moto_quirks import interpreter_fixes
 
 REGION = "eu-west-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -157,7 +157,7 @@ def routed_to_handlers(runtime: Runtime) -> Iterator[list[dict[str, Any]]]:
     wiring.use(runtime)
     LambdaSimpleBackend.invoke = invoke
     try:
-        with token_per_attempt():
+        with interpreter_fixes():
             yield invoked
     finally:
         LambdaSimpleBackend.invoke = original

@@ -1,0 +1,105 @@
+"""What a run would be billed for in the cloud, counted during a local run, and its orchestration cost.
+
+Counted: Step Functions Standard state transitions (from the execution histories, retries included), invocations
+and GB-seconds of Sluice's own functions (dispatch, complete, record), DynamoDB write and read requests of the run
+store. Not counted: the jobs' own compute (Glue, EMR, ECS, Lambda tasks), the sweeper's scheduled invocations
+(shared by every run), EventBridge (events from AWS services on the default bus are free), CloudWatch.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+# List prices, US East (N. Virginia), on-demand, x86, without free tier, as published on the AWS pricing pages
+# https://aws.amazon.com/step-functions/pricing/, https://aws.amazon.com/lambda/pricing/,
+# https://aws.amazon.com/dynamodb/pricing/on-demand/ (DynamoDB's on-demand prices as cut on 2024-11-01).
+# Last checked against those pages: 2025-06. Update the date with the figures.
+PRICES_AS_OF = "2025-06"
+PRICE_REGION = "us-east-1"
+PRICES = {
+    "state_transitions": ("Step Functions Standard state transitions", "transition", 0.025 / 1_000),
+    "lambda_invocations": ("Lambda requests (dispatch, complete, record)", "request", 0.20 / 1_000_000),
+    "lambda_gb_seconds": ("Lambda compute (dispatch, complete, record)", "GB-second", 0.0000166667),
+    "dynamodb_write_units": ("DynamoDB on-demand write request units", "WRU", 0.625 / 1_000_000),
+    "dynamodb_read_units": ("DynamoDB on-demand read request units", "RRU", 0.125 / 1_000_000),
+}
+LAMBDA_MEMORY_MB = 256  # what infra gives Sluice's functions
+BILLED_MS_MIN = 1  # Lambda bills per millisecond, at least 1 ms
+
+WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+READS = frozenset({"GetItem", "Query", "Scan"})
+TRANSACTIONS = frozenset({"TransactWriteItems"})  # a transactional write costs 2 WRU per item
+
+
+@dataclass
+class Meter:
+    """Counts calls as they happen (from several threads)."""
+
+    invocations: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+    dynamodb: Counter[str] = field(default_factory=Counter)  # operation -> request units
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def invocation(self, function: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            billed = max(BILLED_MS_MIN, math.ceil((time.perf_counter() - started) * 1000)) / 1000
+            with self._lock:
+                self.invocations[function] += 1
+                self.seconds[function] = self.seconds.get(function, 0.0) + billed
+
+    def watch_dynamodb(self, client: Any) -> None:
+        """Count the request units of every run-store call this client makes (1 unit per item up to 1 KB)."""
+        def note(event_name: str, params: dict[str, Any], **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            if operation in TRANSACTIONS:
+                units = 2 * len(params.get("TransactItems", []))
+            elif operation in WRITES or operation in READS:
+                units = 1
+            else:
+                return
+            with self._lock:
+                self.dynamodb[operation] += units
+
+        client.meta.events.register("before-call.dynamodb", note)
+
+    def counts(self, state_transitions: int) -> dict[str, Any]:
+        writes = sum(units for op, units in self.dynamodb.items() if op in WRITES | TRANSACTIONS)
+        reads = sum(units for op, units in self.dynamodb.items() if op in READS)
+        gb_seconds = sum(self.seconds.values()) * LAMBDA_MEMORY_MB / 1024
+        return {"state_transitions": state_transitions, "lambda_invocations": sum(self.invocations.values()),
+                "lambda_invocations_by_function": dict(self.invocations),
+                "lambda_gb_seconds": round(gb_seconds, 4), "lambda_memory_mb": LAMBDA_MEMORY_MB,
+                "dynamodb_write_units": writes, "dynamodb_read_units": reads,
+                "dynamodb_requests_by_operation": dict(self.dynamodb)}
+
+
+def cost(counts: dict[str, Any]) -> dict[str, Any]:
+    """The orchestration cost of one run at the list prices above."""
+    lines = []
+    for key, (item, unit, price) in PRICES.items():
+        quantity = counts[key]
+        lines.append({"item": item, "quantity": quantity, "unit": unit, "unit_price_usd": price,
+                      "usd": quantity * price})
+    return {"prices_as_of": PRICES_AS_OF, "region": PRICE_REGION, "lines": lines,
+            "total_usd": sum(line["usd"] for line in lines)}
+
+
+def state_transitions(history: list[dict[str, Any]]) -> int:
+    """Billed transitions of one execution: every state entered, and every retry of a state (AWS bills both)."""
+    entered = sum(1 for event in history if event["type"].endswith("StateEntered"))
+    scheduled = Counter(event["type"] for event in history if event["type"] in {"TaskScheduled",
+                                                                                  "LambdaFunctionScheduled"})
+    task_states = sum(1 for event in history if event["type"] == "TaskStateEntered")
+    retries = max(0, sum(scheduled.values()) - task_states)
+    return entered + retries

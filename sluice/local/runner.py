@@ -1,0 +1,336 @@
+"""One local run: the compiled pipeline on moto's Step Functions, with the real functions in-process.
+
+    moto (in-process)                                   this process
+    Step Functions interpreter --lambda:invoke-------->  dispatch handler --> job adapters --> moto Glue/EMR/ECS...
+    run store table (DynamoDB)  <-----------------------  dispatch / complete / record handlers
+                                                         event pump --end events--> complete handler
+                                                                    --execution events--> record handler
+
+Nothing leaves the process: boto3 gets fake credentials and every call is answered by moto.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from sluice.compile import compile_pipeline
+from sluice.spec import Pipeline
+
+from .billing import Meter, cost, state_transitions
+from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes
+from .pump import Observed, Pump
+from .scenario import Scenario
+from .services import ACCOUNT, provision
+
+REGION = "eu-west-1"
+TABLE = "sluice-runs"
+DISPATCH_FUNCTION = "sluice-dispatch"
+MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+ENVIRONMENT = {
+    # Fake credentials and a fixed region: nothing may reach AWS, and moto answers every call anyway.
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "sluice", "POWERTOOLS_DEV": "false",
+}
+IDLE_SLEEP = 0.002
+TIMEOUT_ERROR = "Sluice.LocalTimeout"
+PROGRESS_EVERY = 0.2  # seconds between progress callbacks
+
+
+@dataclass
+class LocalRunRequest:
+    pipeline: Pipeline
+    pipelines: dict[str, Pipeline]  # every pipeline a child task may name
+    params: dict[str, Any] = field(default_factory=dict)
+    logical_date: str | None = None
+    scenario: Scenario = field(default_factory=Scenario.empty)
+    retry_wait_cap: float | None = 1.0  # None: wait each retry interval in full
+    timeout: float = 1800.0  # seconds of wall time before the run is stopped
+    work_dir: Path = Path("build/local")
+
+
+@dataclass
+class Progress:
+    """What the live view shows: the run store's view of the run so far."""
+
+    elapsed: float
+    status: str
+    tasks: dict[str, dict[str, Any]]
+
+
+def reachable(pipeline: Pipeline, pipelines: dict[str, Pipeline]) -> list[Pipeline]:
+    """The pipeline and every child pipeline it can start, transitively (each once)."""
+    found: dict[str, Pipeline] = {}
+    pending = [pipeline]
+    while pending:
+        current = pending.pop()
+        if current.name in found:
+            continue
+        found[current.name] = current
+        for task in current.tasks.values():
+            if task.pipeline is not None:
+                child = pipelines.get(task.pipeline.name)
+                if child is None:
+                    raise ValueError(f"task '{current.name}.{task.pipeline.name}': no pipeline named "
+                                     f"'{task.pipeline.name}' to run as a child")
+                pending.append(child)
+    return list(found.values())
+
+
+def run_local(request: LocalRunRequest, on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Run the pipeline to its end on moto and return the result (`sluice run --local --json` prints it)."""
+    pipelines = reachable(request.pipeline, request.pipelines)
+    request.scenario.check(request.pipeline, {p.name: p for p in pipelines})
+    run_id = f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+    run_dir = request.work_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with _environment(), _captured_output(run_dir / "functions.log"):
+        from moto import mock_aws
+
+        with mock_aws(config=MOTO_CONFIG), interpreter_fixes(request.retry_wait_cap), definitions_parsed_once():
+            session = _Session(request, pipelines, run_dir)
+            return session.run(run_id, on_progress)
+
+
+class _Session:
+    def __init__(self, request: LocalRunRequest, pipelines: list[Pipeline], run_dir: Path) -> None:
+        import boto3
+
+        from functions.adapters.run_store_schema import create_table_request
+        from functions.runtime.wiring import Runtime
+        from functions.settings import Settings
+
+        self.request, self.run_dir, self.timed_out = request, run_dir, False
+        self.timeout_cause = f"the local run took longer than --timeout {request.timeout:g} s"
+        session = boto3.session.Session(region_name=REGION)
+        cache: dict[str, Any] = {}
+
+        def clients(name: str) -> Any:
+            if name not in cache:
+                cache[name] = session.client(name)
+            return cache[name]
+
+        self.clients, self.meter = clients, Meter()
+        self.observer = session.client("dynamodb")  # reads for the live view, not counted as the run's
+        clients("dynamodb").create_table(**create_table_request(TABLE))
+        role = clients("iam").create_role(RoleName="sluice-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        dispatch_arn = clients("lambda").create_function(
+            FunctionName=DISPATCH_FUNCTION, Runtime="python3.12", Role=role, Handler="functions.dispatch.handler",
+            Code={"ZipFile": b"local"})["FunctionArn"]
+        self.machines = {}
+        for pipeline in pipelines:
+            definition = json.dumps(compile_pipeline(pipeline).definition).replace("${DispatchFunctionArn}",
+                                                                                  dispatch_arn)
+            self.machines[pipeline.name] = clients("stepfunctions").create_state_machine(
+                name=f"sluice-{pipeline.name}", roleArn=role, definition=definition)["stateMachineArn"]
+        provision(clients, REGION, pipelines, role)
+        prefix = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:sluice-"
+        self.runtime = Runtime(Settings(table_name=TABLE, state_machine_arn_prefix=prefix), clients=clients)
+        self.meter.watch_dynamodb(clients("dynamodb"))
+        by_name = {p.name: p for p in pipelines}
+        root = request.pipeline.name
+
+        def script_for(start: Any) -> Any:
+            return request.scenario.script(root, by_name[start.pipeline], start.task)
+
+        from functions.complete.handler import handler as complete
+        from functions.record.handler import handler as record
+
+        context = _Context()
+
+        def handled(name: str, handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any]], Any]:
+            def call(event: dict[str, Any]) -> Any:
+                with self.invocation(name):
+                    return handler(event, context)
+            return call
+
+        self.container = threading.RLock()
+        self.pump = Pump(clients, REGION, script_for, complete=handled("complete", complete),
+                         record=handled("record", record), log_dir=run_dir / "jobs")
+        jobs = self.runtime.jobs
+        for kind, adapter in list(jobs.items()):
+            jobs[kind] = Observed(adapter, self.pump)
+
+    def run(self, run_id: str, on_progress: Callable[[Progress], None] | None) -> dict[str, Any]:
+        from functions.runtime import wiring
+
+        sfn = self.clients("stepfunctions")
+        run_input: dict[str, Any] = {"params": self.request.params}
+        if self.request.logical_date:
+            run_input["logical_date"] = self.request.logical_date
+        previous = wiring._current
+        wiring.use(self.runtime)
+        started = time.monotonic()
+        try:
+            with self._lambda_routed():
+                arn = sfn.start_execution(stateMachineArn=self.machines[self.request.pipeline.name], name=run_id,
+                                          input=json.dumps(run_input))["executionArn"]
+                self.pump.watch(arn)
+                self._until_done(arn, started, on_progress)
+        finally:
+            wiring.use(previous)
+        return self._result(arn, time.monotonic() - started)
+
+    def _until_done(self, arn: str, started: float, on_progress: Callable[[Progress], None] | None) -> None:
+        root, last_progress, stopping = self.pump.executions[arn], 0.0, False
+        while True:
+            moved = self.pump.tick()
+            now = time.monotonic()
+            if on_progress is not None and now - last_progress >= PROGRESS_EVERY:
+                on_progress(self.progress(arn, now - started, root.status or "RUNNING"))
+                last_progress = now
+            if root.status not in (None, "RUNNING"):
+                if not stopping:  # the run ended: stop what still runs (the sweeper's job in the cloud)
+                    self.pump.stop_all(f"the run ended {root.status}")
+                    stopping = True
+                if not self.pump.busy():
+                    break
+            elif now - started > self.request.timeout and not self.timed_out:
+                self.timed_out = True
+                self.clients("stepfunctions").stop_execution(executionArn=arn, error=TIMEOUT_ERROR,
+                                                             cause=self.timeout_cause)
+                end_retry_waits()  # moto ends a stopped execution only once its sleeping retry wakes
+                self.pump.stop_all("the run was stopped")  # and a waiting task once its token is answered
+            if not moved:
+                time.sleep(IDLE_SLEEP)
+        if on_progress is not None:
+            on_progress(self.progress(arn, time.monotonic() - started, root.status or "RUNNING"))
+
+    @contextlib.contextmanager
+    def invocation(self, function: str) -> Iterator[None]:
+        """One handler call at a time, as in one Lambda container: Powertools keeps per-process state (the metric
+        buffer, the logger's keys) that concurrent calls in one process would share. Waiting is not billed."""
+        with self.container, self.meter.invocation(function):
+            yield
+
+    @contextlib.contextmanager
+    def _lambda_routed(self) -> Iterator[None]:
+        """moto runs no Lambda code without Docker: the dispatcher's invocations go to its real handler, and a
+        `lambda` task's invocation is its job (the pump ends it)."""
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        from functions.dispatch.handler import handler as dispatch
+
+        context = _Context()
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+                   response_headers: Any) -> bytes:
+            if function_name.rsplit(":", 1)[-1] != DISPATCH_FUNCTION:
+                return b""
+            with self.invocation("dispatch"):
+                try:
+                    return json.dumps(dispatch(json.loads(body or "{}"), context)).encode()
+                except Exception as exc:  # what Lambda answers for a function that raised
+                    response_headers["x-amz-function-error"] = "Unhandled"
+                    return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
+                                       "stackTrace": traceback.format_exception(exc)}).encode()
+
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+            yield
+
+    def progress(self, arn: str, elapsed: float, status: str) -> Progress:
+        from functions.adapters.run_store import RunStore
+
+        view = RunStore(self.observer, TABLE).load(arn)
+        tasks: dict[str, dict[str, Any]] = {}
+        for attempt in view.attempts:
+            entry = tasks.setdefault(attempt.task, {"status": "RUNNING", "attempts": 0, "started": attempt.started_at})
+            entry["attempts"] += 1
+        for name, record in view.ledger.tasks.items():
+            tasks.setdefault(name, {"attempts": 0, "started": None})["status"] = record.status
+        return Progress(elapsed, status, tasks)
+
+    def _result(self, arn: str, wall: float) -> dict[str, Any]:
+        from .result import build_result
+
+        sfn = self.clients("stepfunctions")
+        histories = {watched: _history(sfn, watched) for watched in self.pump.executions}
+        transitions = sum(state_transitions(history) for history in histories.values())
+        counts = self.meter.counts(transitions)
+        items = _items(self.observer, arn)
+        execution = sfn.describe_execution(executionArn=arn)
+        if self.timed_out:
+            # AWS aborts a stopped execution at once; moto lets its waiting task end first (failed by the stop).
+            execution |= {"status": "ABORTED", "error": TIMEOUT_ERROR, "cause": self.timeout_cause}
+        return build_result(self.request.pipeline, execution,
+                            self.runtime.store.load(arn), items, counts | {"events": sum(
+                                self.pump.delivered.values())}, cost(counts), wall, self.run_dir)
+
+
+def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        events.extend(page["events"])
+    return events
+
+
+def _items(dynamodb: Any, arn: str) -> list[dict[str, Any]]:
+    from functions.adapters.dynamo import from_item, to_item
+    from functions.adapters.run_store import run_pk
+
+    items: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("query").paginate(
+            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues=to_item({":p": run_pk(arn)})):
+        items.extend(from_item(item) for item in page["Items"])
+    return items
+
+
+@dataclass
+class _Context:
+    """What Powertools reads from a Lambda context object."""
+
+    function_name: str = DISPATCH_FUNCTION
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{DISPATCH_FUNCTION}"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+
+@contextlib.contextmanager
+def _environment() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in ENVIRONMENT}
+    os.environ.update(ENVIRONMENT)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _captured_output(path: Path) -> Iterator[None]:
+    """The functions' Powertools logs and metrics (EMF) go to a file, as they would go to CloudWatch Logs."""
+    from functions.observability import logger
+
+    stream, moto_log = logger.registered_handler, logging.getLogger("moto")
+    with path.open("w", encoding="utf-8") as out, warnings.catch_warnings():
+        # Handlers of one process share Powertools' metric buffer: a flush can find another's already sent.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        previous = stream.setStream(out)  # type: ignore[attr-defined]
+        moto_handler, propagate = logging.StreamHandler(out), moto_log.propagate
+        moto_log.addHandler(moto_handler)  # the interpreter logs every failed state: not for the terminal
+        moto_log.propagate = False
+        try:
+            with contextlib.redirect_stdout(out):
+                yield
+        finally:
+            moto_log.removeHandler(moto_handler)
+            moto_log.propagate = propagate
+            stream.setStream(previous if previous is not None else io.StringIO())  # type: ignore[attr-defined]

@@ -1,0 +1,200 @@
+"""`sluice run --local`: the compiled pipelines on moto's Step Functions with the real functions in-process, job
+services in moto, and end events delivered by the event pump."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sluice.graph import Dag
+from sluice.local.runner import LocalRunRequest, run_local
+from sluice.local.scenario import Scenario
+from sluice.spec import Pipeline, load_paths
+from tests.support.pipelines import examples
+
+pytestmark = pytest.mark.moto
+TERMINAL = {"SUCCEEDED", "FAILED"}
+
+
+def run(name: str, tmp_path: Path, *, pipelines: dict[str, Pipeline] | None = None, fail: dict[str, str] | None = None,
+        delay: dict[str, float] | None = None, **request: Any) -> dict[str, Any]:
+    found = pipelines or examples()
+    scenario = Scenario.empty().with_flags(list((fail or {}).items()),
+                                           [(task, str(seconds)) for task, seconds in (delay or {}).items()])
+    return run_local(LocalRunRequest(found[name], found, scenario=scenario, work_dir=tmp_path, **request))
+
+
+def tasks(result: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    return {task["name"]: (task["status"], task["attempts"]) for task in result["tasks"]}
+
+
+def attempts_of(result: dict[str, Any], task: str) -> list[dict[str, Any]]:
+    return [a for a in result["attempts"] if a["task"] == task]
+
+
+@pytest.mark.parametrize("name", sorted(examples()))
+def test_every_example_runs_to_success_with_every_attempt_ended(name: str, tmp_path: Path) -> None:
+    # GIVEN an example pipeline WHEN it runs locally with every job succeeding
+    result = run(name, tmp_path)
+    # THEN the run succeeded, every task that ran has exactly one attempt, and every attempt has ended
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    assert all(a["status"] == "SUCCEEDED" and a["external_id"] for a in result["attempts"])
+    assert {t["status"] for t in result["tasks"]} <= {"SUCCEEDED", "SKIPPED"}
+    # AND the run store holds the run record as the record function wrote it
+    [run_item] = [item for item in result["record"] if item["sk"] == "RUN"]
+    assert run_item["status"] == "SUCCEEDED" and run_item["pipeline"] == name
+    # AND what the cloud would bill was counted
+    assert result["billing"]["state_transitions"] > 0 and result["billing"]["dynamodb_write_units"] > 0
+    assert result["cost"]["total_usd"] > 0
+
+
+def test_a_task_failing_past_its_retries_fails_the_run_names_it_and_runs_the_alerting_task(tmp_path: Path) -> None:
+    # GIVEN load_warehouse (retry.max_attempts 5) fails every attempt
+    result = run("daily-sales-etl", tmp_path, fail={"load_warehouse": ""})
+    # THEN the run failed because of it, with every attempt recorded FAILED with the job's error
+    assert result["status"] == "FAILED" and result["failed_tasks"] == ["load_warehouse"]
+    assert "task 'load_warehouse' failed after 5 attempt(s)" in result["cause"]
+    load = attempts_of(result, "load_warehouse")
+    assert [a["retry"] for a in load] == [0, 1, 2, 3, 4] and {a["status"] for a in load} == {"FAILED"}
+    assert all("scripted failure" in a["error"] and a["exit_code"] == 1 for a in load)
+    # AND the one_failed notifier ran, the when-false task was skipped
+    assert tasks(result)["notify_failure"] == ("SUCCEEDED", 1)
+    assert tasks(result)["rebuild_dimensions"] == ("SKIPPED", 0)
+
+
+def test_a_task_that_fails_twice_is_retried_by_its_policy_and_the_run_recovers(tmp_path: Path) -> None:
+    # GIVEN aggregate_sales fails its first 2 attempts (default retry: 3 attempts)
+    result = run("daily-sales-etl", tmp_path, fail={"aggregate_sales": "2"})
+    # THEN the third attempt succeeds and so does the run; the notifier is skipped
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    assert [a["status"] for a in attempts_of(result, "aggregate_sales")] == ["FAILED", "FAILED", "SUCCEEDED"]
+    assert tasks(result)["notify_failure"] == ("SKIPPED", 0)
+
+
+def test_when_runs_the_task_once_its_parameter_says_so(tmp_path: Path) -> None:
+    # GIVEN full_refresh=true WHEN the run goes THEN rebuild_dimensions runs too
+    result = run("daily-sales-etl", tmp_path, params={"full_refresh": True}, logical_date="2026-11-27T00:00:00Z")
+    assert tasks(result)["rebuild_dimensions"] == ("SUCCEEDED", 1)
+    assert result["logical_date"] == "2026-11-27T00:00:00Z" and result["params"] == {"full_refresh": True}
+
+
+def test_foreach_fans_out_one_job_per_item_and_feeds_the_list_downstream(tmp_path: Path) -> None:
+    # GIVEN ml-training with three regions, the second failing its first attempt
+    result = run("ml-training", tmp_path, params={"regions": ["eu", "us", "ap"]})
+    # THEN one ECS job ran per item, and the downstream tasks ran on their outputs
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    assert sorted(a["item"] for a in attempts_of(result, "train")) == [0, 1, 2]
+    assert {a["kind"] for a in attempts_of(result, "train")} == {"ecs"}
+    assert tasks(result)["register_model"] == ("SUCCEEDED", 1)
+
+
+def test_the_cleanup_task_runs_after_a_failure_and_the_dependents_do_not(tmp_path: Path) -> None:
+    # GIVEN attribution fails every attempt in the non-series-parallel marketing DAG
+    result = run("marketing-attribution", tmp_path, fail={"attribution": ""})
+    # THEN publish never ran, cleanup (all_done) did, and the run failed naming attribution
+    statuses = tasks(result)
+    assert result["status"] == "FAILED" and result["failed_tasks"] == ["attribution"]
+    assert statuses["publish"] == ("UPSTREAM_FAILED", 0) and statuses["cleanup"] == ("SUCCEEDED", 1)
+    assert statuses["funnel_report"] == ("SUCCEEDED", 1)
+
+
+def test_a_child_pipeline_task_runs_the_child_and_gets_its_output(tmp_path: Path) -> None:
+    # GIVEN a parent whose middle task runs a child pipeline of two Glue jobs
+    (tmp_path / "parent.yaml").write_text("""
+name: parent
+tasks:
+  prepare: {lambda: {function: prep}}
+  refresh: {depends_on: prepare, pipeline: {name: child, params: {day: "{{ ds }}"}}}
+  report: {depends_on: refresh, lambda: {function: report, payload: {child: "{{ tasks.refresh.output }}"}}}
+""")
+    (tmp_path / "child.yaml").write_text("""
+name: child
+params: {day: {type: string}}
+defaults: {retry: {max_attempts: 2, interval: 1s}}
+tasks:
+  load: {glue: {job: child-load, arguments: {day: "{{ params.day }}"}}}
+  check: {depends_on: load, glue: {job: child-check}}
+""")
+    loaded = load_paths([tmp_path])
+    assert not loaded.errors, loaded.errors
+    result = run("parent", tmp_path / "runs", pipelines=loaded.pipelines, fail={"child.check": "1"})
+    # THEN the child ran as its own execution (its check retried once), and the parent succeeded after it
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    [child] = attempts_of(result, "refresh")
+    assert child["kind"] == "pipeline" and ":execution:sluice-child:" in child["external_id"]
+    assert tasks(result)["report"] == ("SUCCEEDED", 1)
+
+
+def test_a_task_failing_in_the_child_fails_the_parent_task(tmp_path: Path) -> None:
+    (tmp_path / "parent.yaml").write_text("name: parent\ntasks:\n  sub: {pipeline: {name: kid}}\n")
+    (tmp_path / "kid.yaml").write_text("name: kid\ntasks:\n  x: {glue: {job: x}}\n")
+    result = run("parent", tmp_path / "runs", pipelines=load_paths([tmp_path]).pipelines, fail={"kid.x": ""})
+    assert result["status"] == "FAILED" and result["failed_tasks"] == ["sub"]
+    assert "Sluice.RunFailed" in tasks_error(result, "sub")
+
+
+def tasks_error(result: dict[str, Any], name: str) -> str:
+    return next(str(t["error"]) for t in result["tasks"] if t["name"] == name)
+
+
+def test_a_local_command_runs_and_its_exit_code_decides(tmp_path: Path) -> None:
+    # GIVEN a task whose local command writes a file, and one whose command exits 3
+    marker = tmp_path / "ran.txt"
+    write = f"import os, pathlib; pathlib.Path({str(marker)!r}).write_text(os.environ['SLUICE_TASK'])"
+    (tmp_path / "cmd.yaml").write_text(f"""
+name: cmd
+tasks:
+  ok:
+    glue: {{job: ok}}
+    local: {{command: [{sys.executable!r}, -c, {json.dumps(write)}]}}
+  bad:
+    depends_on: ok
+    retry: {{max_attempts: 2, interval: 1s}}
+    ecs: {{cluster: c, task_definition: t, network: {{subnets: [subnet-1], security_groups: [sg-1]}}}}
+    local: {{command: "{sys.executable} -c 'print(\\"boom\\"); raise SystemExit(3)'"}}
+""")
+    result = run("cmd", tmp_path / "runs", pipelines=load_paths([tmp_path]).pipelines)
+    # THEN the first command ran with Sluice's environment, the second failed both attempts with its exit code
+    assert marker.read_text() == "ok"
+    assert result["status"] == "FAILED" and result["failed_tasks"] == ["bad"]
+    bad = attempts_of(result, "bad")
+    assert [a["exit_code"] for a in bad] == [3, 3] and "exited with code 3" in bad[0]["error"]
+    # AND each attempt's output is kept in its own log
+    logs = sorted((Path(result["logs"]) / "jobs").glob("bad.*.log"))
+    assert len(logs) == 2 and logs[0].read_text().strip() == "boom"
+
+
+def test_a_dag_that_is_not_series_parallel_finishes_in_its_critical_path_time(tmp_path: Path) -> None:
+    # GIVEN scripted durations where running level by level would take ~4 s but the critical path is ~2.2 s
+    delay = {"ingest_sessions": 0.2, "ingest_spend": 2.0, "funnel_report": 2.0, "attribution": 0.2}
+    result = run("marketing-attribution", tmp_path, delay=delay)
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    pipeline = examples()["marketing-attribution"]
+    critical, path = Dag.of(pipeline).critical_path({name: delay.get(name, 0.0) for name in pipeline.tasks})
+    # THEN every task started as soon as its own dependencies ended (within scheduling noise) ...
+    started = {a["task"]: a["started_at"] for a in result["attempts"]}
+    ended = {a["task"]: a["ended_at"] for a in result["attempts"]}
+    for name, task in pipeline.tasks.items():
+        for dependency in task.depends_on:
+            assert ended[dependency] <= started[name], f"{name} started before {dependency} ended"
+    # ... so the run took its critical path, not the ~4 s a level-by-level schedule needs
+    assert critical == pytest.approx(2.2) and path[:2] in (["ingest_spend", "attribution"],
+                                                           ["ingest_sessions", "funnel_report"])
+    assert critical <= result["duration_s"] < critical + 1.2, result["duration_s"]
+
+
+def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
+    result = run("daily-sales-etl", tmp_path, delay={"extract_orders": 30}, timeout=1.0)
+    assert result["status"] == "ABORTED" and result["error"] == "Sluice.LocalTimeout"
+    # AND the job still running was stopped and its attempt closed
+    [extract] = attempts_of(result, "extract_orders")
+    assert extract["status"] == "FAILED" and "stopped" in extract["error"]
+
+
+def test_the_json_result_round_trips(tmp_path: Path) -> None:
+    result = run("marketing-attribution", tmp_path)
+    assert json.loads(json.dumps(result, default=str))["run_id"] == result["run_id"]
