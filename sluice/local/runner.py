@@ -248,9 +248,11 @@ class _Session:
 
         view = RunStore(self.observer, TABLE).load(arn)
         tasks: dict[str, dict[str, Any]] = {}
-        for attempt in view.attempts:
+        now = datetime.now(UTC).isoformat()
+        for attempt in sorted(view.attempts, key=lambda a: a.started_at):
             entry = tasks.setdefault(attempt.task, {"status": "RUNNING", "attempts": 0, "started": attempt.started_at})
             entry["attempts"] += 1
+            entry["ended"] = attempt.ended_at or now
         for name, record in view.ledger.tasks.items():
             tasks.setdefault(name, {"attempts": 0, "started": None})["status"] = record.status
         return Progress(elapsed, status, tasks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +23,13 @@ def _status(text: str) -> Text:
     return Text(text, style=STYLES.get(text, ""))
 
 
+def _span(start: str | None, end: str | None) -> str:
+    if not start or not end:
+        return ""
+    parse = datetime.fromisoformat
+    return f"{(parse(end.replace('Z', '+00:00')) - parse(start.replace('Z', '+00:00'))).total_seconds():.1f} s"
+
+
 class LiveView:
     """A table redrawn while the run goes on (only on a terminal)."""
 
@@ -39,11 +47,12 @@ class LiveView:
 
     def update(self, progress: Progress) -> None:
         table = Table(title=f"{self.pipeline.name}: {progress.status}, {progress.elapsed:.1f} s", title_justify="left")
-        for column in ("task", "kind", "status", "attempts"):
+        for column in ("task", "kind", "status", "attempts", "duration"):
             table.add_column(column)
         for name, task in self.pipeline.tasks.items():
             seen = progress.tasks.get(name, {})
-            table.add_row(name, task.kind, _status(seen.get("status", "waiting")), str(seen.get("attempts", 0)))
+            table.add_row(name, task.kind, _status(seen.get("status", "waiting")), str(seen.get("attempts", 0)),
+                          _span(seen.get("started"), seen.get("ended")))
         self.live.update(table)
 
 
@@ -73,5 +82,5 @@ def summary(result: dict[str, Any], console: Console) -> None:
         f"{billing['lambda_memory_mb']} MB), {billing['dynamodb_write_units']} DynamoDB write units, "
         f"{billing['dynamodb_read_units']} read units: ${cost['total_usd']:.6f} per run "
         f"(${cost['total_usd'] * 1000:.2f} per 1,000 runs; {cost['region']} list prices as of "
-        f"{cost['prices_as_of']}, without the jobs' own compute)")
+        f"{cost['prices_as_of']}, without the jobs' own compute)", highlight=False)
     console.print(f"Logs of the functions and local commands: {result['logs']}", style="dim")
