@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from functions.events.jobs import parse_job_event
 from sluice.graph import Dag
 from sluice.local.runner import LocalRunRequest, run_local
 from sluice.local.scenario import Scenario
@@ -198,3 +199,50 @@ def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
 def test_the_json_result_round_trips(tmp_path: Path) -> None:
     result = run("marketing-attribution", tmp_path)
     assert json.loads(json.dumps(result, default=str))["run_id"] == result["run_id"]
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "events"
+SAME_AS = {("aws.glue", "SUCCEEDED"): "glue_job_succeeded", ("aws.glue", "FAILED"): "glue_job_failed",
+           ("aws.emr-serverless", "SUCCESS"): "emr_serverless_job_success",
+           ("aws.emr-serverless", "FAILED"): "emr_serverless_job_failed",
+           ("aws.ecs", "STOPPED"): "ecs_task_stopped_ok", ("aws.emr", "COMPLETED"): "emr_step_completed",
+           ("lambda", "Success"): "lambda_destination_success", ("aws.states", "SUCCEEDED"): "sfn_execution_succeeded"}
+
+
+def state_of(event: dict[str, Any]) -> str:
+    detail = event["detail"]
+    return str(detail.get("state") or detail.get("lastStatus") or detail.get("status")
+               or detail.get("requestContext", {}).get("condition"))
+
+
+def test_the_pump_sends_events_shaped_like_the_documented_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN every event the pump sends is kept
+    from sluice.local import pump
+
+    sent: list[dict[str, Any]] = []
+    original = pump.end_job
+
+    def keep(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        sent.append(original(*args, **kwargs))
+        return sent[-1]
+
+    monkeypatch.setattr(pump, "end_job", keep)
+    # WHEN runs use Glue, EMR, EMR Serverless, ECS and Lambda, some failing
+    run("daily-sales-etl", tmp_path, fail={"extract_orders": "1", "aggregate_sales": "1"})
+    run("ml-training", tmp_path)
+    # THEN each event has the envelope of AWS's documented example for that source and state, and its detail
+    # holds every field of the example that Sluice reads
+    checked = set()
+    for event in sent:
+        name = SAME_AS.get((event["source"], state_of(event)))
+        if name is None:
+            continue
+        example = json.loads((FIXTURES / f"{name}.json").read_text())
+        assert set(event) == set(example) and event["detail-type"] == example["detail-type"], name
+        parse_job_event(event)
+        wanted = {"jobName", "jobRunId", "state", "message", "stepId", "clusterId", "applicationId", "taskArn",
+                  "lastStatus", "containers", "stoppedReason", "requestContext", "responsePayload"}
+        assert wanted & set(example["detail"]) <= set(event["detail"]), name
+        checked.add(name)
+    assert {"glue_job_succeeded", "glue_job_failed", "emr_serverless_job_success", "emr_serverless_job_failed",
+            "ecs_task_stopped_ok", "emr_step_completed", "lambda_destination_success"} <= checked
