@@ -85,6 +85,8 @@ class DispatchRequest(_Model):
     depends_on: list[str] = Field(default_factory=list, description="declared dependencies, for trigger_rule")
     trigger_rule: Literal["all_success", "all_done", "one_failed"] = "all_success"
     wait_for: list[str] = Field(default_factory=list, description="dependencies gated at dispatch")
+    gated: bool = Field(True, description="the pipeline has dependencies gated at dispatch, so requests may be "
+                        "parked and every end must look for them to release; False saves that look-up")
     items: Any = None
     max_items: int | None = None
     item: Any = None

@@ -60,7 +60,8 @@ class Completer:
         metrics.add_metric(name=f"Attempts{status.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
         if status == "SUCCEEDED":
             self._send(attempt, lambda: self.tokens.succeed(attempt.token, {"status": "SUCCEEDED"}))
-            self.dispatcher.release(attempt.run)
+            if attempt.gated:
+                self.dispatcher.release(attempt.run)
         else:
             error = TASK_LOST if lost else TASK_FAILED
             cause = f"{attempt.kind} job {attempt.external_id}: {state.error or status}"

@@ -67,7 +67,8 @@ class Dispatcher:
             self._finish_foreach(req)
         elif not req.wait_for or self._through_gate(req):
             self.proceed(req, self.store.load(run, scope(req)))
-        self.release(run)
+        if req.gated:
+            self.release(run)
         return {}
 
     def proceed(self, req: DispatchRequest, view: RunView) -> None:
@@ -176,6 +177,7 @@ class Dispatcher:
             return
         attempt = Attempt(run=req.execution_id, task=req.task, item_index=req.item_index, retry=req.attempt,
                           key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
+                          gated=req.gated,
                           token=req.task_token, pipeline=req.pipeline, run_id=req.run_id, timeout=req.timeout,
                           config=dict(req.config or {}), started_at=self.clock(), logical_date=req.logical_date)
         try:

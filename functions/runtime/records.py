@@ -57,6 +57,7 @@ class Attempt:
     output: Any = None
     end_event: str | None = None
     adopted_by: int | None = None  # the retry that took this attempt over, if one did
+    gated: bool = True  # its pipeline parks requests at gates: its end must release them
     history: list[dict[str, str]] = field(default_factory=list)
 
     @property

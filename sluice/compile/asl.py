@@ -25,8 +25,10 @@ class Emitter:
     def __init__(self, pipeline: Pipeline, structure: Structure) -> None:
         self.p = pipeline
         self.structure = structure
-        self.base = run_context(pipeline.name)
-        self.identity = run_identity(pipeline.name)
+        # Without gated dependencies no request is ever parked: the dispatcher need not look for any.
+        ungated = {} if structure.gated_edges else {"gated": False}
+        self.base = run_context(pipeline.name) | ungated
+        self.identity = run_identity(pipeline.name) | ungated
         self.param_types = {name: param.type for name, param in pipeline.params.items()}
         self.forks = 0
 

@@ -286,3 +286,28 @@ def test_a_dispatch_reads_only_the_tasks_it_depends_on(rt: Any) -> None:
     whole = store.load(EXECUTION)
     assert sorted(a.task for a in whole.attempts) == ["a", "a-b", "a_b"]
     assert whole.ledger.task("a_b").items == {3: "FAILED"}
+
+
+def parked_lookups(rt: Any) -> list[str]:
+    """Every query for parked requests the run store makes from now on."""
+    seen: list[str] = []
+
+    def note(params: dict[str, Any], **_: Any) -> None:
+        if params.get("ExpressionAttributeValues", {}).get(":prefix") == {"S": "WAIT#"}:
+            seen.append("WAIT#")
+
+    rt.store.client.meta.events.register("before-parameter-build.dynamodb.Query", note)
+    return seen
+
+
+@pytest.mark.parametrize("gated", [True, False])
+def test_only_a_pipeline_with_gates_looks_for_parked_requests(rt: Any, gated: bool) -> None:
+    # GIVEN a pipeline with (or without) gated dependencies
+    lookups = parked_lookups(rt)
+    # WHEN a task is dispatched and its job ends
+    rt.dispatcher.handle(request(gated=gated))
+    end_job(rt, "extract")
+    # THEN the dispatch and the end each look for parked requests to release only when there can be some
+    assert len(lookups) == (2 if gated else 0)
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert attempt.status == "SUCCEEDED" and attempt.gated is gated

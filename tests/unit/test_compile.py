@@ -115,6 +115,15 @@ def test_non_series_parallel_dag_gates_exactly_the_missing_edge():
     payload = _find(compiled.definition, "attribution")["Parameters"]["Payload"]
     assert payload["wait_for"] == ["ingest_sessions"]
     assert payload["depends_on"] == ["ingest_sessions", "ingest_spend"]
+    # A pipeline with gates leaves `gated` at its default (True): every end looks for parked requests.
+    assert "gated" not in payload
+
+
+def test_a_pipeline_without_gates_tells_the_dispatcher_so_in_every_payload():
+    definition = compile_pipeline(EXAMPLES["daily-sales-etl"]).definition
+    payloads = [state["Parameters"]["Payload"] for _, state in _all_states(definition["States"])
+                if state.get("Type") == "Task"]
+    assert payloads and all(payload["gated"] is False for payload in payloads)
 
 
 def test_run_timeout_and_failure_epilogue():
