@@ -155,6 +155,8 @@ def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], log
         raise
     spec = _load_one(pipeline, directory)
     given = _params(spec, params)
+    if report and not Path(report).resolve().parent.is_dir():
+        _fail(f"--report {report}: the directory {Path(report).resolve().parent} does not exist")
     try:
         script = Scenario.from_file(scenario) if scenario else Scenario.empty()
         script = script.with_flags(_pairs(failures, ":", "--fail", optional=True), _pairs(delays, ":", "--delay"))

@@ -48,7 +48,7 @@ ENVIRONMENT = {
     "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "sluice", "POWERTOOLS_DEV": "false",
 }
 IDLE_SLEEP = 0.002
-TIMEOUT_ERROR = "Sluice.LocalTimeout"
+STOPPED_ERROR = "Sluice.LocalStop"  # --timeout or Ctrl-C
 PROGRESS_EVERY = 0.2  # seconds between progress callbacks
 
 
@@ -115,8 +115,8 @@ class _Session:
         from functions.runtime.wiring import Runtime
         from functions.settings import Settings
 
-        self.request, self.run_dir, self.timed_out = request, run_dir, False
-        self.timeout_cause = f"the local run took longer than --timeout {request.timeout:g} s"
+        self.request, self.run_dir = request, run_dir
+        self.stopped_because: str | None = None
         session = boto3.session.Session(region_name=REGION)
         cache: dict[str, Any] = {}
 
@@ -189,27 +189,35 @@ class _Session:
     def _until_done(self, arn: str, started: float, on_progress: Callable[[Progress], None] | None) -> None:
         root, last_progress, stopping = self.pump.executions[arn], 0.0, False
         while True:
-            moved = self.pump.tick()
-            now = time.monotonic()
-            if on_progress is not None and now - last_progress >= PROGRESS_EVERY:
-                on_progress(self.progress(arn, now - started, root.status or "RUNNING"))
-                last_progress = now
-            if root.status not in (None, "RUNNING"):
-                if not stopping:  # the run ended: stop what still runs (the sweeper's job in the cloud)
-                    self.pump.stop_all(f"the run ended {root.status}")
-                    stopping = True
-                if not self.pump.busy():
-                    break
-            elif now - started > self.request.timeout and not self.timed_out:
-                self.timed_out = True
-                self.clients("stepfunctions").stop_execution(executionArn=arn, error=TIMEOUT_ERROR,
-                                                             cause=self.timeout_cause)
-                end_retry_waits()  # moto ends a stopped execution only once its sleeping retry wakes
-                self.pump.stop_all("the run was stopped")  # and a waiting task once its token is answered
-            if not moved:
-                time.sleep(IDLE_SLEEP)
+            try:
+                moved = self.pump.tick()
+                now = time.monotonic()
+                if on_progress is not None and now - last_progress >= PROGRESS_EVERY:
+                    on_progress(self.progress(arn, now - started, root.status or "RUNNING"))
+                    last_progress = now
+                if root.status not in (None, "RUNNING"):
+                    if not stopping:  # the run ended: stop what still runs (the sweeper's job in the cloud)
+                        self.pump.stop_all(f"the run ended {root.status}")
+                        stopping = True
+                    if not self.pump.busy():
+                        break
+                elif now - started > self.request.timeout and self.stopped_because is None:
+                    self._stop(arn, f"the local run took longer than --timeout {self.request.timeout:g} s")
+                if not moved:
+                    time.sleep(IDLE_SLEEP)
+            except KeyboardInterrupt:
+                if self.stopped_because is not None:
+                    raise  # a second Ctrl-C: leave at once
+                self._stop(arn, "interrupted (Ctrl-C)")
         if on_progress is not None:
             on_progress(self.progress(arn, time.monotonic() - started, root.status or "RUNNING"))
+
+    def _stop(self, arn: str, why: str) -> None:
+        """Stop the run as StopExecution would, with the jobs it runs (and no thread left sleeping)."""
+        self.stopped_because = why
+        self.clients("stepfunctions").stop_execution(executionArn=arn, error=STOPPED_ERROR, cause=why)
+        end_retry_waits()  # moto ends a stopped execution only once its sleeping retry wakes
+        self.pump.stop_all("the run was stopped")  # and a waiting task once its token is answered
 
     @contextlib.contextmanager
     def invocation(self, function: str) -> Iterator[None]:
@@ -266,9 +274,9 @@ class _Session:
         counts = self.meter.counts(transitions)
         items = _items(self.observer, arn)
         execution = sfn.describe_execution(executionArn=arn)
-        if self.timed_out:
+        if self.stopped_because is not None:
             # AWS aborts a stopped execution at once; moto lets its waiting task end first (failed by the stop).
-            execution |= {"status": "ABORTED", "error": TIMEOUT_ERROR, "cause": self.timeout_cause}
+            execution |= {"status": "ABORTED", "error": STOPPED_ERROR, "cause": self.stopped_because}
         return build_result(self.request.pipeline, execution,
                             self.runtime.store.load(arn), items, counts | {"events": sum(
                                 self.pump.delivered.values())}, cost(counts), wall, self.run_dir)

@@ -64,6 +64,7 @@ def test_a_scenario_file_scripts_failures_delays_and_messages(tmp_path: Path) ->
     (["-p", "nope=1"], "unknown parameter 'nope'"),
     (["--date", "yesterday"], "--date 'yesterday': expected YYYY-MM-DD"),
     (["--fail", "other.task"], "no pipeline 'other' in this run"),
+    (["--report", "/no/such/dir/r.html"], "--report /no/such/dir/r.html: the directory /no/such/dir does not exist"),
 ])
 def test_bad_input_exits_2_with_a_message_saying_what_and_where(args: list[str], message: str) -> None:
     code, _, err = sluice("run", "daily-sales-etl", "--local", *args)

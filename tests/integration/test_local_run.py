@@ -190,7 +190,8 @@ def test_a_dag_that_is_not_series_parallel_finishes_in_its_critical_path_time(tm
 
 def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
     result = run("daily-sales-etl", tmp_path, delay={"extract_orders": 30}, timeout=1.0)
-    assert result["status"] == "ABORTED" and result["error"] == "Sluice.LocalTimeout"
+    assert result["status"] == "ABORTED" and result["error"] == "Sluice.LocalStop"
+    assert result["cause"] == "the local run took longer than --timeout 1 s"
     # AND the job still running was stopped and its attempt closed
     [extract] = attempts_of(result, "extract_orders")
     assert extract["status"] == "FAILED" and "stopped" in extract["error"]
