@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,8 @@ def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON (no live view)")
 @click.option("--report", type=click.Path(dir_okay=False), help="write a self-contained HTML report of the run")
 @click.option("--real-waits", is_flag=True, help="wait retry intervals in full (default: at most 1 s each)")
-@click.option("--timeout", default=1800.0, show_default=True, help="stop the run after this many seconds")
+@click.option("--timeout", default=1800.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="stop the run after this many seconds")
 def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], logical_date: str | None,
         failures: tuple[str, ...], delays: tuple[str, ...], scenario: str | None, as_json: bool, report: str | None,
         real_waits: bool, timeout: float) -> None:
@@ -155,8 +157,13 @@ def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], log
         raise
     spec = _load_one(pipeline, directory)
     given = _params(spec, params)
-    if report and not Path(report).resolve().parent.is_dir():
-        _fail(f"--report {report}: the directory {Path(report).resolve().parent} does not exist")
+    if not math.isfinite(timeout):
+        _fail(f"--timeout {timeout}: give a number of seconds")
+    if report:
+        try:  # now, not after the run: an unwritable path must not cost the result
+            Path(report).touch()
+        except OSError as exc:
+            _fail(f"--report {report}: cannot write there: {exc.strerror or exc}")
     try:
         script = Scenario.from_file(scenario) if scenario else Scenario.empty()
         script = script.with_flags(_pairs(failures, ":", "--fail", optional=True), _pairs(delays, ":", "--delay"))
@@ -215,8 +222,9 @@ def _logical_date(text: str | None) -> str | None:
         _fail(f"--date {text!r}: expected YYYY-MM-DD or an ISO 8601 time such as 2026-11-27T02:30:00Z")
         raise
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # An offset stays: the day of a logical date is its own (templates read ds from it, as in the cloud).
+    return moment.isoformat()
 
 
 def _pairs(items: tuple[str, ...], sep: str, flag: str, optional: bool = False) -> list[tuple[str, str]]:

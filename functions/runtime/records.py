@@ -71,7 +71,8 @@ class Attempt:
     def job(self) -> JobStart:
         """The job this attempt starts (the same request on every try: its key makes it idempotent)."""
         return JobStart(kind=self.kind, key=self.key, pipeline=self.pipeline, run_id=self.run_id,
-                        execution_id=self.run, task=self.task, config=self.config,
+                        execution_id=self.run, task=self.task, config=self.config, item_index=self.item_index,
+                        retry=self.retry,
                         tags={"sluice:pipeline": self.pipeline, "sluice:run-id": self.run_id, "sluice:task": self.task},
                         logical_date=self.logical_date)
 
@@ -117,8 +118,9 @@ def build_view(run: str, tasks: list[dict[str, Any]], attempts: list[Attempt],
         # A task's own record (skipped, failed after its last attempt, a foreach's outcome) is final.
         record = ledger.task(task["task"])
         record.status, record.error, record.cause = task["status"], task.get("error"), task.get("cause")
-        if record.status == "SUCCEEDED" and task["task"] in item_outputs:
-            # A foreach task's output: its items' outputs, in item order.
-            by_item = item_outputs[task["task"]]
+        if record.status == "SUCCEEDED" and task["task"] not in outputs:
+            # Only a foreach task's result is recorded SUCCEEDED here: its output is its items' outputs, in item
+            # order ([] for no items).
+            by_item = item_outputs.get(task["task"], {})
             outputs[task["task"]] = [by_item[index] for index in sorted(by_item)]
     return RunView(run, ledger, attempts, outputs)

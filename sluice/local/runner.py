@@ -49,6 +49,7 @@ ENVIRONMENT = {
 }
 IDLE_SLEEP = 0.002
 STOPPED_ERROR = "Sluice.LocalStop"  # --timeout or Ctrl-C
+STOP_GRACE = 30.0  # seconds a stopped run may take to wind down in moto before the result is read anyway
 PROGRESS_EVERY = 0.2  # seconds between progress callbacks
 
 
@@ -187,7 +188,8 @@ class _Session:
         return self._result(arn, time.monotonic() - started)
 
     def _until_done(self, arn: str, started: float, on_progress: Callable[[Progress], None] | None) -> None:
-        root, last_progress, stopping = self.pump.executions[arn], 0.0, False
+        root, last_progress, ended = self.pump.executions[arn], 0.0, False
+        give_up: float | None = None  # once stopped: when to stop waiting for moto
         while True:
             try:
                 moved = self.pump.tick()
@@ -196,13 +198,17 @@ class _Session:
                     on_progress(self.progress(arn, now - started, root.status or "RUNNING"))
                     last_progress = now
                 if root.status not in (None, "RUNNING"):
-                    if not stopping:  # the run ended: stop what still runs (the sweeper's job in the cloud)
-                        self.pump.stop_all(f"the run ended {root.status}")
-                        stopping = True
+                    if not ended:  # the run ended: stop what still runs (the sweeper's job in the cloud)
+                        self._close_open(f"the run ended {root.status}", answer=False)
+                        ended = True
                     if not self.pump.busy():
                         break
                 elif now - started > self.request.timeout and self.stopped_because is None:
                     self._stop(arn, f"the local run took longer than --timeout {self.request.timeout:g} s")
+                if self.stopped_because is not None:
+                    give_up = give_up or now + STOP_GRACE
+                    if now > give_up:
+                        break
                 if not moved:
                     time.sleep(IDLE_SLEEP)
             except KeyboardInterrupt:
@@ -213,11 +219,30 @@ class _Session:
             on_progress(self.progress(arn, time.monotonic() - started, root.status or "RUNNING"))
 
     def _stop(self, arn: str, why: str) -> None:
-        """Stop the run as StopExecution would, with the jobs it runs (and no thread left sleeping)."""
+        """Stop the run as StopExecution would, with its jobs and child runs (and no thread left sleeping)."""
         self.stopped_because = why
-        self.clients("stepfunctions").stop_execution(executionArn=arn, error=STOPPED_ERROR, cause=why)
-        end_retry_waits()  # moto ends a stopped execution only once its sleeping retry wakes
-        self.pump.stop_all("the run was stopped")  # and a waiting task once its token is answered
+        for _ in range(100):  # moto cannot stop an execution whose worker has not set up yet
+            try:
+                self.clients("stepfunctions").stop_execution(executionArn=arn, error=STOPPED_ERROR, cause=why)
+                break
+            except AttributeError:
+                time.sleep(0.02)
+        end_retry_waits()  # moto ends a stopped execution only once its sleeping retry wakes ...
+        self._close_open("the run was stopped", answer=True)  # ... and a waiting task once its token is answered
+
+    def _close_open(self, reason: str, *, answer: bool) -> None:
+        """What the sweeper does for an execution that is no longer running: every attempt still open is closed
+        STOPPED and its job (or child run) stopped. `answer`: also fail the task token, which moto's interpreter
+        keeps waiting on after StopExecution (Step Functions would not)."""
+        from functions.adapters.tokens import TokenGoneError
+
+        with self.container:
+            for attempt in list(self.runtime.store.active("9999")):
+                self.runtime.dispatcher.close(attempt, "STOPPED", reason)
+                if answer:
+                    with contextlib.suppress(TokenGoneError):
+                        self.runtime.tokens.fail(attempt.token, STOPPED_ERROR, reason)
+        self.pump.stop_all(reason)  # jobs the store has not recorded as started yet
 
     @contextlib.contextmanager
     def invocation(self, function: str) -> Iterator[None]:

@@ -34,6 +34,7 @@ class Outcome:
     error: str | None = None
     exit_code: int | None = None
     output: Any = None  # a Lambda function's response payload
+    stopped: bool = False  # stopped from outside (the run ended or was stopped), not failed by itself
 
 
 def provision(clients: Any, region: str, pipelines: list[Pipeline], role_arn: str) -> None:
@@ -166,12 +167,12 @@ def envelope(source: str, detail_type: str, detail: dict[str, Any], region: str,
 def _glue(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> Ended:
     name = ref.details["job_name"]
     run = _backend("glue", "glue_backends", region).get_job_run(name, ref.external_id)
-    state = "SUCCEEDED" if outcome.succeeded else "FAILED"
+    state = "SUCCEEDED" if outcome.succeeded else "STOPPED" if outcome.stopped else "FAILED"
     run.status = state
     if not outcome.succeeded:
         run.error_message = outcome.error
-    message = "Job run succeeded" if outcome.succeeded else \
-        f"JobName:{name} and JobRunId:{ref.external_id} failed to execute with exception {outcome.error}"
+    message = ("Job run succeeded" if outcome.succeeded else f"Job run stopped: {outcome.error}" if outcome.stopped
+               else f"JobName:{name} and JobRunId:{ref.external_id} failed to execute with exception {outcome.error}")
     return "aws.glue", "Glue Job State Change", {
         "jobName": name, "severity": "INFO" if outcome.succeeded else "ERROR", "state": state,
         "jobRunId": ref.external_id, "message": message}, []
@@ -180,15 +181,15 @@ def _glue(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> E
 def _emr(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> Ended:
     cluster = ref.details["cluster_id"]
     step = _backend("emr", "emr_backends", region).describe_step(cluster, ref.external_id)
-    state = "COMPLETED" if outcome.succeeded else "FAILED"
+    state = "COMPLETED" if outcome.succeeded else "CANCELLED" if outcome.stopped else "FAILED"
     step.state = state
     at = _now().strftime("%Y-%m-%d %H:%M UTC")
     message = f"Step {ref.external_id} ({step.name}) in Amazon EMR cluster {cluster} " \
-              f"{'completed execution' if outcome.succeeded else 'failed'} at {at}."
+              f"{'completed execution' if outcome.succeeded else state.lower()} at {at}."
     detail: dict[str, Any] = {"severity": "INFO" if outcome.succeeded else "ERROR", "actionOnFailure": "CONTINUE",
                               "stepId": ref.external_id, "name": step.name, "clusterId": cluster, "state": state,
                               "message": message}
-    if not outcome.succeeded:
+    if not outcome.succeeded and not outcome.stopped:
         detail["failureDetails"] = {"reason": outcome.error, "message": outcome.error}
     return "aws.emr", "EMR Step Status Change", detail, [f"arn:aws:elasticmapreduce:{region}:{ACCOUNT}:cluster/"
                                                          f"{cluster}"]
@@ -197,7 +198,7 @@ def _emr(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> En
 def _emr_serverless(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> Ended:
     application = ref.details["application_id"]
     run = _backend("emrserverless", "emrserverless_backends", region).get_job_run(application, ref.external_id)
-    state = "SUCCESS" if outcome.succeeded else "FAILED"
+    state = "SUCCESS" if outcome.succeeded else "CANCELLED" if outcome.stopped else "FAILED"
     previous, run.state, run.state_details = run.state, state, outcome.error
     now = _now().isoformat().replace("+00:00", "Z")
     return "aws.emr-serverless", "EMR Serverless Job Run State Change", {
@@ -212,16 +213,19 @@ def _ecs(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> En
     backend = _backend("ecs", "ecs_backends", region)
     task = next(t for t in backend.tasks[cluster.rsplit("/", 1)[-1]].values() if t.task_arn == ref.external_id)
     task.last_status, task.desired_status = "STOPPED", "STOPPED"
-    task.stopped_reason = "Essential container in task exited"
-    code = outcome.exit_code if outcome.exit_code is not None else (0 if outcome.succeeded else 1)
+    # Stopped from outside, a task's containers are killed without an exit code of their own.
+    task.stopped_reason = outcome.error if outcome.stopped else "Essential container in task exited"
+    code = None if outcome.stopped else outcome.exit_code if outcome.exit_code is not None else (
+        0 if outcome.succeeded else 1)
     for container in task.containers:
         container.last_status, container.exitCode = "STOPPED", code
     [described] = clients("ecs").describe_tasks(cluster=cluster, tasks=[ref.external_id])["tasks"]
     detail = json.loads(json.dumps(described, default=_iso))
-    detail.update(lastStatus="STOPPED", desiredStatus="STOPPED", stopCode="EssentialContainerExited")
+    detail.update(lastStatus="STOPPED", desiredStatus="STOPPED", stoppedReason=task.stopped_reason,
+                  stopCode="UserInitiated" if outcome.stopped else "EssentialContainerExited")
     for container in detail.get("containers", []):
         container.update(lastStatus="STOPPED", exitCode=code)
-        if not outcome.succeeded and outcome.error:
+        if not outcome.succeeded and not outcome.stopped and outcome.error:
             container["reason"] = outcome.error
     return "aws.ecs", "ECS Task State Change", detail, [ref.external_id]
 

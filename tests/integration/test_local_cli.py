@@ -64,7 +64,9 @@ def test_a_scenario_file_scripts_failures_delays_and_messages(tmp_path: Path) ->
     (["-p", "nope=1"], "unknown parameter 'nope'"),
     (["--date", "yesterday"], "--date 'yesterday': expected YYYY-MM-DD"),
     (["--fail", "other.task"], "no pipeline 'other' in this run"),
-    (["--report", "/no/such/dir/r.html"], "--report /no/such/dir/r.html: the directory /no/such/dir does not exist"),
+    (["--report", "/no/such/dir/r.html"], "--report /no/such/dir/r.html: cannot write there"),
+    (["--timeout", "0"], "--timeout"),
+    (["--timeout", "nan"], "--timeout nan: give a number of seconds"),
 ])
 def test_bad_input_exits_2_with_a_message_saying_what_and_where(args: list[str], message: str) -> None:
     code, _, err = sluice("run", "daily-sales-etl", "--local", *args)
@@ -89,3 +91,8 @@ def test_without_local_the_command_says_what_to_do() -> None:
 def test_an_unknown_pipeline_exits_2() -> None:
     code, _, err = sluice("run", "no-such-pipeline", "--local")
     assert code == 2 and "no pipeline named 'no-such-pipeline'" in err
+
+
+def test_a_logical_date_keeps_its_offset_so_its_day_is_its_own() -> None:
+    code, out, _ = sluice("run", "marketing-attribution", "--local", "--json", "--date", "2026-11-27T02:30:00+05:00")
+    assert code == 0 and json.loads(out)["logical_date"] == "2026-11-27T02:30:00+05:00"

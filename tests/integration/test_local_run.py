@@ -194,7 +194,7 @@ def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
     assert result["cause"] == "the local run took longer than --timeout 1 s"
     # AND the job still running was stopped and its attempt closed
     [extract] = attempts_of(result, "extract_orders")
-    assert extract["status"] == "FAILED" and "stopped" in extract["error"]
+    assert extract["status"] == "STOPPED" and "stopped" in extract["error"]
 
 
 def test_the_json_result_round_trips(tmp_path: Path) -> None:
@@ -247,3 +247,51 @@ def test_the_pump_sends_events_shaped_like_the_documented_ones(tmp_path: Path, m
         checked.add(name)
     assert {"glue_job_succeeded", "glue_job_failed", "emr_serverless_job_success", "emr_serverless_job_failed",
             "ecs_task_stopped_ok", "emr_step_completed", "lambda_destination_success"} <= checked
+
+
+def test_an_empty_foreach_succeeds_with_an_empty_list_as_its_output(tmp_path: Path) -> None:
+    # GIVEN ml-training over no regions WHEN it runs THEN train succeeds with no job and evaluate reads []
+    result = run("ml-training", tmp_path, params={"regions": []})
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    assert tasks(result)["train"] == ("SUCCEEDED", 0) and tasks(result)["evaluate"] == ("SUCCEEDED", 1)
+
+
+def test_scripted_failures_count_per_item_even_when_items_render_the_same_job(tmp_path: Path) -> None:
+    # GIVEN a foreach whose job does not mention the item, each item failing its first attempt
+    (tmp_path / "fan.yaml").write_text("""
+name: fan
+tasks:
+  each:
+    foreach: {items: [1, 2, 3]}
+    retry: {max_attempts: 2, interval: 1s}
+    glue: {job: same-for-all}
+""")
+    result = run("fan", tmp_path / "runs", pipelines=load_paths([tmp_path]).pipelines, fail={"each": "1"})
+    # THEN every item failed once and then succeeded
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    by_item: dict[int, list[str]] = {}
+    for a in sorted(attempts_of(result, "each"), key=lambda a: a["retry"]):
+        by_item.setdefault(a["item"], []).append(a["status"])
+    assert by_item == {0: ["FAILED", "SUCCEEDED"], 1: ["FAILED", "SUCCEEDED"], 2: ["FAILED", "SUCCEEDED"]}
+
+
+def test_a_stopped_run_stops_its_child_runs_and_closes_every_attempt(tmp_path: Path) -> None:
+    # GIVEN a parent whose child pipeline's task takes 40 s
+    (tmp_path / "parent.yaml").write_text("name: parent\ntasks:\n  sub: {pipeline: {name: kid}}\n")
+    (tmp_path / "kid.yaml").write_text(
+        "name: kid\ndefaults: {retry: {max_attempts: 3, interval: 1s}}\ntasks:\n  slow: {glue: {job: slow}}\n")
+    # WHEN the run is stopped after 2 s
+    result = run("parent", tmp_path / "runs", pipelines=load_paths([tmp_path]).pipelines, delay={"kid.slow": 40},
+                 timeout=2.0)
+    # THEN it ends long before the child's job would have, every attempt is closed STOPPED
+    assert result["status"] == "ABORTED" and result["duration_s"] < 20
+    [sub] = attempts_of(result, "sub")
+    assert sub["status"] == "STOPPED" and "stopped" in sub["error"]
+
+
+def test_a_job_left_running_by_a_failed_run_is_stopped_as_the_sweeper_would(tmp_path: Path) -> None:
+    # GIVEN ingest_spend fails at once while ingest_sessions' sibling funnel_report still runs for 3 s
+    result = run("marketing-attribution", tmp_path, fail={"ingest_spend": ""}, delay={"funnel_report": 3})
+    assert result["status"] == "FAILED" and result["failed_tasks"] == ["ingest_spend"]
+    # THEN nothing is left open: funnel_report ended (its job ran out or was stopped), and every attempt ended
+    assert all(a["status"] in {"SUCCEEDED", "FAILED", "STOPPED"} for a in result["attempts"])

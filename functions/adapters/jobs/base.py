@@ -24,6 +24,8 @@ class JobStart:
     config: dict[str, Any]  # the task's kind block with every template rendered
     tags: dict[str, str] = field(default_factory=dict)
     logical_date: str | None = None  # the run's logical date (a child pipeline run inherits it)
+    item_index: int | None = None  # the foreach item, if any
+    retry: int = 0  # the state attempt that claimed it
 
 
 @dataclass(frozen=True)
