@@ -2,7 +2,7 @@
 
 Item layout (pk = RUN#<execution arn>): sk RUN (the run, see runs.py), TASK#<task> (an outcome recorded without a
 job: skipped, upstream failed, failed after its last attempt, a foreach's result), TASK#<task>#ITEM#<index> (a
-foreach item that failed), TASK#<task>#ATTEMPT#<item>#<retry> (one job), WAIT#<task>#<item> (a request parked at
+foreach item that failed), TASK#<task>#ATTEMPT#<item>#<retry> (one job), WAIT#<task>#<item>#<retry> (a request parked at
 its gate). Everything about one task shares the sort-key prefix TASK#<task>: a dispatch reads only the tasks it
 depends on, one Query each, whatever the size of the run.
 """
@@ -31,6 +31,11 @@ class StoreError(Exception):
 
 def run_pk(execution_id: str) -> str:
     return f"RUN#{execution_id}"
+
+
+def wait_key(task: str, item_index: int | None, retry: int) -> str:
+    """The sort key of a parked request: one per task, foreach item and state attempt."""
+    return f"WAIT#{task}#{item_part(item_index)}#{retry:04d}"
 
 
 def _conflict(exc: ClientError) -> bool:
@@ -173,9 +178,10 @@ class RunStore:
 
     # ---- gates -------------------------------------------------------------------------------------------------
 
-    def park(self, run: str, task: str, item_index: int | None, request: dict[str, Any]) -> bool:
-        """Hold a request until its gated dependencies end (False: it was already parked)."""
-        return self._put_once({"pk": run_pk(run), "sk": f"WAIT#{task}#{item_part(item_index)}",
+    def park(self, run: str, task: str, item_index: int | None, retry: int, request: dict[str, Any]) -> bool:
+        """Hold a request until its gated dependencies end (False: this state attempt's request is parked already;
+        a retry, after the state timed out waiting at the gate, parks its own)."""
+        return self._put_once({"pk": run_pk(run), "sk": wait_key(task, item_index, retry),
                                "request": json.dumps(request), "at": self.clock(),
                                TTL_ATTRIBUTE: expiry(self.clock(), self.ttl_days)})
 

@@ -19,11 +19,11 @@ from sluice.contract import DISPATCH_FAILED, TASK_FAILED, TOO_MANY_ITEMS, Dispat
 
 from ..adapters.clock import Clock, seconds_between, utc_now
 from ..adapters.jobs.base import JobAdapter, JobError, JobRef
-from ..adapters.run_store import RunStore, StoreError
+from ..adapters.run_store import RunStore, StoreError, wait_key
 from ..adapters.tokens import TokenGoneError, Tokens
 from ..observability import logger, metrics
 from ..runtime.context import render_context
-from ..runtime.records import STARTING, Attempt, RunView, attempt_key, item_part
+from ..runtime.records import STARTING, Attempt, RunView, attempt_key
 
 # Errors a state machine raises itself when it stops waiting for a task's token.
 _STATE_TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
@@ -111,11 +111,11 @@ class Dispatcher:
         assert req.task is not None
         if all(self.store.load(req.execution_id, req.wait_for).ended(t) for t in req.wait_for):
             return True
-        if not self.store.park(req.execution_id, req.task, req.item_index, req.model_dump(mode="json")):
+        if not self.store.park(req.execution_id, req.task, req.item_index, req.attempt, req.model_dump(mode="json")):
             return False  # a repeated delivery: the first one is parked already
         # The last gated task may have ended between the first read and the park; whoever unparks proceeds.
         if all(self.store.load(req.execution_id, req.wait_for).ended(t) for t in req.wait_for):
-            return self.store.unpark(req.execution_id, f"WAIT#{req.task}#{item_part(req.item_index)}")
+            return self.store.unpark(req.execution_id, wait_key(req.task, req.item_index, req.attempt))
         return False
 
     def _record_failure(self, req: DispatchRequest) -> None:

@@ -213,9 +213,25 @@ def test_a_dependency_ending_while_the_request_parks_is_not_missed(rt: Any, monk
 
 
 def test_a_parked_request_is_taken_by_exactly_one_releaser(rt: Any) -> None:
-    rt.store.park(EXECUTION, "report", None, request(task="report").model_dump(mode="json"))
-    assert rt.store.park(EXECUTION, "report", None, {}) is False  # a repeated delivery parks nothing new
-    assert [rt.store.unpark(EXECUTION, "WAIT#report#-") for _ in range(2)] == [True, False]
+    rt.store.park(EXECUTION, "report", None, 0, request(task="report").model_dump(mode="json"))
+    assert rt.store.park(EXECUTION, "report", None, 0, {}) is False  # a repeated delivery parks nothing new
+    assert [rt.store.unpark(EXECUTION, "WAIT#report#-#0000") for _ in range(2)] == [True, False]
+
+
+def test_a_retry_after_a_timeout_at_the_gate_parks_its_own_request_and_runs_one_job(rt: Any) -> None:
+    # GIVEN report (gated on extract) parked, then its state timed out at the gate and retried: attempt 1 arrives
+    jobs, tokens = fakes(rt)
+    rt.dispatcher.handle(request(task="extract"))
+    gated = {"task": "report", "depends_on": ["extract"], "wait_for": ["extract"]}
+    rt.dispatcher.handle(request(**gated))
+    rt.dispatcher.handle(request(attempt=1, token="token-report-1", **gated))
+    # THEN the retry is parked too (it used to be taken for a repeated delivery and dropped)
+    assert len(rt.store.parked(EXECUTION)) == 2
+    # WHEN extract ends THEN report runs one job, owned by the retry, whose token gets the job's end
+    end_job(rt, "extract")
+    assert [j.task for j in jobs.jobs.values()].count("report") == 1 and rt.store.parked(EXECUTION) == []
+    end_job(rt, "report")
+    assert tokens.of("token-report-1") == [("success", {"status": "SUCCEEDED"})]
 
 
 def test_a_retry_whose_adoption_loses_to_the_jobs_end_starts_a_new_job(rt: Any,
