@@ -265,6 +265,11 @@ class _Session:
                    response_headers: Any) -> bytes:
             if function_name.rsplit(":", 1)[-1] != DISPATCH_FUNCTION:
                 return b""
+            if self.stopped_because is not None:
+                # Step Functions runs no further state of a stopped execution; moto's interpreter would, until
+                # its waiting tasks end. Refused here, it starts no job after the stop.
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorType": "ExecutionStopped", "errorMessage": self.stopped_because}).encode()
             with self.invocation("dispatch"):
                 try:
                     return json.dumps(dispatch(json.loads(body or "{}"), context)).encode()
