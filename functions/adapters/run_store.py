@@ -160,9 +160,15 @@ class RunStore:
     def load(self, run: str, tasks: Iterable[str] | None = None) -> RunView:
         """The run, read consistently (the rules decide on it): all of it, or only what concerns `tasks`."""
         if tasks is None:
-            items: Iterable[dict[str, Any]] = self._query_run(run)
-        else:
-            items = (item for task in sorted(set(tasks)) for item in self._query_task(run, task))
+            return self.view(run, self._query_run(run))
+        return self.view(run, (item for task in sorted(set(tasks)) for item in self._query_task(run, task)))
+
+    def items(self, run: str) -> list[dict[str, Any]]:
+        """Every item of the run as stored: the run record, task outcomes, attempts, parked requests."""
+        return list(self._query_run(run))
+
+    def view(self, run: str, items: Iterable[dict[str, Any]]) -> RunView:
+        """Task outcomes, attempts and foreach item failures among a run's items, folded into its RunView."""
         outcomes, attempts, failures = [], [], []
         for item in items:
             parts = item["sk"].split("#", 3)
@@ -198,20 +204,18 @@ class RunStore:
 
     def _query_run(self, run: str, prefix: str = "") -> Iterator[dict[str, Any]]:
         condition = "pk = :pk" + (" AND begins_with(sk, :prefix)" if prefix else "")
-        values = {":pk": run_pk(run)} | ({":prefix": prefix} if prefix else {})
-        pages = self.client.get_paginator("query").paginate(
-            TableName=self.table, KeyConditionExpression=condition, ConsistentRead=True,
-            ExpressionAttributeValues=to_item(values))
-        for page in pages:
-            yield from (from_item(item) for item in page["Items"])
+        return self._query(condition, {":pk": run_pk(run)} | ({":prefix": prefix} if prefix else {}))
 
     def _query_task(self, run: str, task: str) -> Iterator[dict[str, Any]]:
         # Task names are [A-Za-z0-9_-], all sorting after '#': between these bounds lie TASK#<task> and
         # TASK#<task>#..., and no other task's items.
+        return self._query("pk = :pk AND sk BETWEEN :first AND :last",
+                           {":pk": run_pk(run), ":first": f"TASK#{task}", ":last": f"TASK#{task}#~"})
+
+    def _query(self, condition: str, values: dict[str, Any]) -> Iterator[dict[str, Any]]:
         pages = self.client.get_paginator("query").paginate(
-            TableName=self.table, KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-            ConsistentRead=True, ExpressionAttributeValues=to_item(
-                {":pk": run_pk(run), ":first": f"TASK#{task}", ":last": f"TASK#{task}#~"}))
+            TableName=self.table, KeyConditionExpression=condition, ConsistentRead=True,
+            ExpressionAttributeValues=to_item(values))
         for page in pages:
             yield from (from_item(item) for item in page["Items"])
 

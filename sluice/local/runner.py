@@ -112,6 +112,7 @@ class _Session:
     def __init__(self, request: LocalRunRequest, pipelines: list[Pipeline], run_dir: Path) -> None:
         import boto3
 
+        from functions.adapters.run_store import RunStore
         from functions.adapters.run_store_schema import create_table_request
         from functions.runtime.wiring import Runtime
         from functions.settings import Settings
@@ -127,7 +128,8 @@ class _Session:
             return cache[name]
 
         self.clients, self.meter = clients, Meter()
-        self.observer = session.client("dynamodb")  # reads for the live view, not counted as the run's
+        # Reads for the live view and the result, on a client of their own: not counted as the run's.
+        self.observing = RunStore(session.client("dynamodb"), TABLE)
         clients("dynamodb").create_table(**create_table_request(TABLE))
         role = clients("iam").create_role(RoleName="sluice-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         dispatch_arn = clients("lambda").create_function(
@@ -282,9 +284,7 @@ class _Session:
             yield
 
     def progress(self, arn: str, elapsed: float, status: str) -> Progress:
-        from functions.adapters.run_store import RunStore
-
-        view = RunStore(self.observer, TABLE).load(arn)
+        view = self.observing.load(arn)
         tasks: dict[str, dict[str, Any]] = {}
         now = datetime.now(UTC).isoformat()
         for attempt in sorted(view.attempts, key=lambda a: a.started_at):
@@ -302,13 +302,13 @@ class _Session:
         histories = {watched: _history(sfn, watched) for watched in self.pump.executions}
         transitions = sum(state_transitions(history) for history in histories.values())
         counts = self.meter.counts(transitions)
-        items = _items(self.observer, arn)
+        items = self.observing.items(arn)
         execution = sfn.describe_execution(executionArn=arn)
         if self.stopped_because is not None:
             # AWS aborts a stopped execution at once; moto lets its waiting task end first (failed by the stop).
             execution |= {"status": "ABORTED", "error": STOPPED_ERROR, "cause": self.stopped_because}
         return build_result(self.request.pipeline, execution,
-                            self.runtime.store.load(arn), items, counts | {"events": sum(
+                            self.observing.view(arn, items), items, counts | {"events": sum(
                                 self.pump.delivered.values())}, cost(counts), wall, self.run_dir)
 
 
@@ -317,17 +317,6 @@ def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
         events.extend(page["events"])
     return events
-
-
-def _items(dynamodb: Any, arn: str) -> list[dict[str, Any]]:
-    from functions.adapters.dynamo import from_item, to_item
-    from functions.adapters.run_store import run_pk
-
-    items: list[dict[str, Any]] = []
-    for page in dynamodb.get_paginator("query").paginate(
-            TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues=to_item({":p": run_pk(arn)})):
-        items.extend(from_item(item) for item in page["Items"])
-    return items
 
 
 @dataclass
