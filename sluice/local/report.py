@@ -14,6 +14,8 @@ from graphlib import CycleError, TopologicalSorter
 from html import escape
 from typing import Any
 
+from functions.adapters.clock import parse
+
 RED, GREEN, AMBER, GREY = "#c62828", "#2e7d32", "#f9a825", "#757575"
 COLOURS = {"SUCCEEDED": GREEN, "FAILED": RED, "TIMED_OUT": RED, "ABORTED": RED, "UPSTREAM_FAILED": "#ef9a9a",
            "SKIPPED": "#9e9e9e", "NOT_RUN": "#e0e0e0", "RUNNING": AMBER, "STARTING": AMBER, "PENDING": AMBER}
@@ -77,7 +79,7 @@ def _header(result: dict[str, Any]) -> str:
 
 def _at(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        return parse(str(value)) if value else None
     except ValueError:
         return None
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from functions.adapters.clock import iso_utc, seconds_between
 from sluice.spec import Pipeline
 
 ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -38,7 +39,7 @@ def build_result(pipeline: Pipeline, execution: dict[str, Any], view: Any, items
         "status": execution["status"], "error": execution.get("error"), "cause": execution.get("cause"),
         "failed_tasks": [t["name"] for t in tasks if t["status"] == "FAILED"],
         "logical_date": _logical_date(run_input, started), "params": run_input.get("params", {}),
-        "started_at": _iso(started), "ended_at": _iso(stopped) if stopped else None,
+        "started_at": iso_utc(started), "ended_at": iso_utc(stopped) if stopped else None,
         "duration_s": round((stopped - started).total_seconds(), 3) if stopped else None,
         "wall_s": round(wall, 3), "tasks": tasks, "attempts": attempts, "billing": billing, "cost": cost,
         "record": items, "logs": str(run_dir),
@@ -54,15 +55,8 @@ def _attempt(a: Any) -> dict[str, Any]:
 
 def _logical_date(run_input: dict[str, Any], started: datetime) -> str:
     given = run_input.get("logical_date")
-    return str(given) if given else _iso(started)
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return str(given) if given else iso_utc(started)
 
 
 def _seconds(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    parse = datetime.fromisoformat
-    return round((parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds(), 3)
+    return round(seconds_between(start, end), 3) if start and end else None

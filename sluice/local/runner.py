@@ -154,7 +154,7 @@ class _Session:
         from functions.complete.handler import handler as complete
         from functions.record.handler import handler as record
 
-        context = _Context()
+        context = LambdaContext()
 
         def handled(name: str, handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any]], Any]:
             def call(event: dict[str, Any]) -> Any:
@@ -261,7 +261,7 @@ class _Session:
 
         from functions.dispatch.handler import handler as dispatch
 
-        context = _Context()
+        context = LambdaContext()
 
         def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
                    response_headers: Any) -> bytes:
@@ -320,8 +320,8 @@ def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:
 
 
 @dataclass
-class _Context:
-    """What Powertools reads from a Lambda context object."""
+class LambdaContext:
+    """What Powertools reads from a Lambda context object (local runs and the tests call the handlers with it)."""
 
     function_name: str = DISPATCH_FUNCTION
     memory_limit_in_mb: int = 256

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.adapters.clock import iso_utc
 from functions.adapters.jobs.base import JobRef
 from sluice.spec import Pipeline
 
@@ -220,7 +221,7 @@ def _ecs(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> En
     for container in task.containers:
         container.last_status, container.exitCode = "STOPPED", code
     [described] = clients("ecs").describe_tasks(cluster=cluster, tasks=[ref.external_id])["tasks"]
-    detail = json.loads(json.dumps(described, default=_iso))
+    detail = json.loads(json.dumps(described, default=iso_utc))
     detail.update(lastStatus="STOPPED", desiredStatus="STOPPED", stoppedReason=task.stopped_reason,
                   stopCode="UserInitiated" if outcome.stopped else "EssentialContainerExited")
     for container in detail.get("containers", []):
@@ -239,7 +240,7 @@ def _lambda(clients: Any, region: str, ref: JobRef, outcome: Outcome, payload: A
         response["functionError"] = "Unhandled"
         result = {"errorType": "Error", "errorMessage": outcome.error or "the function failed"}
     condition = "Success" if outcome.succeeded else "RetriesExhausted"
-    detail = {"version": "1.0", "timestamp": _now().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    detail = {"version": "1.0", "timestamp": iso_utc(_now()),
               "requestContext": {"requestId": ref.external_id, "functionArn": function, "condition": condition,
                                  "approximateInvokeCount": 1 if outcome.succeeded else 3},
               "requestPayload": payload, "responseContext": response, "responsePayload": result}
@@ -269,12 +270,6 @@ _ENDERS = {"glue": _glue, "emr": _emr, "emr_serverless": _emr_serverless, "ecs":
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def _epoch_ms(value: Any) -> int | None:

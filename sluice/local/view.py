@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -11,6 +10,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from functions.adapters.clock import seconds_between
 from sluice.spec import Pipeline
 
 from .runner import Progress
@@ -26,8 +26,7 @@ def _status(text: str) -> Text:
 def _span(start: str | None, end: str | None) -> str:
     if not start or not end:
         return ""
-    parse = datetime.fromisoformat
-    return f"{(parse(end.replace('Z', '+00:00')) - parse(start.replace('Z', '+00:00'))).total_seconds():.1f} s"
+    return f"{seconds_between(start, end):.1f} s"
 
 
 class LiveView:

@@ -19,6 +19,7 @@ from functions.runtime.wiring import Runtime
 from functions.settings import Settings
 from sluice.contract import DispatchRequest
 from sluice.local.moto_quirks import interpreter_fixes
+from sluice.local.runner import LambdaContext
 
 REGION = "eu-west-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -123,16 +124,6 @@ def count_writes(dynamodb: Any) -> list[str]:
     for operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"):
         dynamodb.meta.events.register(f"before-call.dynamodb.{operation}", note)
     return writes
-
-
-@dataclass
-class LambdaContext:
-    """What Powertools reads from a Lambda context object."""
-
-    function_name: str = "sluice-dispatch"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:sluice-dispatch"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
 
 
 @contextmanager
