@@ -155,7 +155,7 @@ def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], log
     except ImportError as exc:
         _fail(f"local mode needs the 'local' extra (pip install -e '.[local]'): {exc}")
         raise
-    spec = _load_one(pipeline, directory)
+    spec, neighbours = _load_with_neighbours(pipeline, directory)
     given = _params(spec, params)
     if not math.isfinite(timeout):
         _fail(f"--timeout {timeout}: give a number of seconds")
@@ -167,7 +167,7 @@ def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], log
     try:
         script = Scenario.from_file(scenario) if scenario else Scenario.empty()
         script = script.with_flags(_pairs(failures, ":", "--fail", optional=True), _pairs(delays, ":", "--delay"))
-        request = LocalRunRequest(spec, load_paths([directory]).pipelines if Path(directory).is_dir() else {},
+        request = LocalRunRequest(spec, neighbours,
                                   params=given, logical_date=_logical_date(logical_date), scenario=script,
                                   retry_wait_cap=None if real_waits else 1.0, timeout=timeout)
         result = _run_with_view(request, run_local, quiet=as_json)
@@ -251,6 +251,11 @@ def _label(task: Task) -> str:
 
 def _load_one(ref: str, directory: str) -> Pipeline:
     """A pipeline by file path or by name, validated together with its neighbours (child pipelines)."""
+    return _load_with_neighbours(ref, directory)[0]
+
+
+def _load_with_neighbours(ref: str, directory: str) -> tuple[Pipeline, dict[str, Pipeline]]:
+    """The pipeline `_load_one` finds, and every valid pipeline read with it (the children it may start)."""
     path = Path(ref)
     targets = [directory] if Path(directory).is_dir() else []
     if path.is_file() and (not targets or path.resolve().parent != Path(directory).resolve()):
@@ -261,7 +266,7 @@ def _load_one(ref: str, directory: str) -> Pipeline:
     relevant = [p for p in loaded.errors if not path.is_file() or Path(p.file).resolve() == path.resolve()
                 or p.file == loaded.files.get(str(wanted))]
     if wanted in loaded.pipelines and not relevant:
-        return loaded.pipelines[wanted]
+        return loaded.pipelines[wanted], loaded.pipelines
     _report(relevant or [Problem(ref, (), f"no pipeline named '{ref}' in {directory}/",
                                  hint=f"pipelines: {', '.join(sorted(loaded.pipelines)) or 'none'}")])
     raise AssertionError("unreachable")
