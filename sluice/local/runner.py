@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from functions.adapters.clock import utc_now
 from sluice.compile import compile_pipeline
 from sluice.spec import Pipeline
 
@@ -286,7 +287,7 @@ class _Session:
     def progress(self, arn: str, elapsed: float, status: str) -> Progress:
         view = self.observing.load(arn)
         tasks: dict[str, dict[str, Any]] = {}
-        now = datetime.now(UTC).isoformat()
+        now = utc_now()  # the stored times' own form
         for attempt in sorted(view.attempts, key=lambda a: a.started_at):
             entry = tasks.setdefault(attempt.task, {"status": "RUNNING", "attempts": 0, "started": attempt.started_at})
             entry["attempts"] += 1
