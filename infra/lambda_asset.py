@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "build" / "lambda"
 # The core modules the functions import; sluice.spec and sluice.compile stay out (synth-time only).
-CORE = ("__init__.py", "contract.py", "template.py", "ledger.py")
+CORE = ("__init__.py", "contract.py", "template.py", "ledger.py", "run_store_schema.py")
 # Installed without their dependencies' dependencies: botocore, urllib3, jmespath, dateutil and six come with
 # the Lambda Python runtime (with boto3), and packaging them again would add ~30 MB.
 LAYER_REQUIREMENTS = ("aws-lambda-powertools>=3.0,<4", "aws-xray-sdk>=2.12", "wrapt", "pydantic>=2.7,<3",

@@ -16,11 +16,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sluice.run_store_schema import TTL_ATTRIBUTE
+
 from ..runtime.records import LEGAL_FROM, RUNNING, STARTING, Attempt, RunView, build_view, item_part
 from .clock import Clock, expiry, seconds_between, utc_now
 from .dynamo import from_item, names_in, to_item
 from .jobs.base import JobRef
-from .run_store_schema import TTL_ATTRIBUTE
 
 _JSON_FIELDS = ("config", "output", "details", "history")
 

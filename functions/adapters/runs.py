@@ -7,11 +7,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sluice.run_store_schema import TTL_ATTRIBUTE
+
 from ..events.types import ExecutionEvent
 from .clock import Clock, expiry, utc_now
 from .dynamo import from_item, names_in, to_item
 from .run_store import StoreError, run_pk
-from .run_store_schema import TTL_ATTRIBUTE
 
 ENDS = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # The legal changes of a run's status; anything else is a late or repeated event and changes nothing.

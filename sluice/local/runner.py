@@ -114,9 +114,9 @@ class _Session:
         import boto3
 
         from functions.adapters.run_store import RunStore
-        from functions.adapters.run_store_schema import create_table_request
         from functions.runtime.wiring import Runtime
         from functions.settings import Settings
+        from sluice.run_store_schema import create_table_request
 
         self.request, self.run_dir = request, run_dir
         self.stopped_because: str | None = None

@@ -13,13 +13,13 @@ import boto3
 from moto import mock_aws
 
 from functions.adapters.jobs.base import JobError, JobRef, JobStart, JobState
-from functions.adapters.run_store_schema import create_table_request
 from functions.adapters.tokens import TokenGoneError, Tokens
 from functions.runtime.wiring import Runtime
 from functions.settings import Settings
 from sluice.contract import DispatchRequest
 from sluice.local.moto_quirks import interpreter_fixes
 from sluice.local.runner import LambdaContext
+from sluice.run_store_schema import create_table_request
 
 REGION = "eu-west-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
