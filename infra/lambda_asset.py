@@ -23,7 +23,7 @@ CORE = ("__init__.py", "contract.py", "template.py", "ledger.py", "run_store_sch
 # the Lambda Python runtime (with boto3), and packaging them again would add ~30 MB.
 LAYER_REQUIREMENTS = ("aws-lambda-powertools>=3.0,<4", "aws-xray-sdk>=2.12", "wrapt", "pydantic>=2.7,<3",
                       "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection")
-PYTHON_VERSION = "3.12"
+PYTHON_VERSION = "3.14"  # the Lambda runtime infra/constructs/runtime.py deploys (cdk-nag L1: the latest)
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,11 @@ def build_layer(target: Path = BUILD / "layer", *, architecture: str = "x86_64")
     """pip-installed dependencies for the Lambda platform under python/ (the layer layout); cached by content."""
     platform = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}[architecture]
     stamp = target / ".requirements"
-    wanted = "\n".join((*LAYER_REQUIREMENTS, platform, PYTHON_VERSION))
+    wanted = "\n".join((*LAYER_REQUIREMENTS, platform, PYTHON_VERSION, "no-compile"))
     if not (stamp.exists() and stamp.read_text() == wanted):
         shutil.rmtree(target, ignore_errors=True)
         pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                              "--no-deps", "--target", str(target / "python"), "--platform", platform,
+                              "--no-deps", "--no-compile", "--target", str(target / "python"), "--platform", platform,
                               "--implementation", "cp", "--python-version", PYTHON_VERSION, "--only-binary=:all:",
                               *LAYER_REQUIREMENTS], capture_output=True, text=True)
         if pip.returncode:

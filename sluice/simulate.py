@@ -143,13 +143,14 @@ class Simulation:
             self.result.transitions += 1
             kind = state["Type"]
             if kind == "Succeed":
-                return data
+                return asl_eval.get(state.get("OutputPath", "$"), data, context)
             if kind == "Fail":
                 raise StateError(asl_eval.get(state["ErrorPath"], data, context),
                                  asl_eval.get(state["CausePath"], data, context))
             if kind == "Choice":
                 name = next((c["Next"] for c in state["Choices"] if asl_eval.choice_matches(c, data, context)),
                             state.get("Default"))
+                data = asl_eval.get(state.get("OutputPath", "$"), data, context)
                 continue
             try:
                 data = yield from self._run_state(state, data, context)

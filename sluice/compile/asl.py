@@ -178,10 +178,12 @@ class Emitter:
             FINALIZE: dispatch({**self.identity, "action": "finalize"}, token=False, next_state=OUTCOME,
                                ResultSelector={"status.$": "$.Payload.status", "error.$": "$.Payload.error",
                                                "cause.$": "$.Payload.cause"}, ResultPath="$.outcome"),
-            OUTCOME: {"Type": "Choice", "Default": SUCCEEDED,
+            # The Choice narrows the output to the outcome (rules see the whole input): a Succeed state's own
+            # OutputPath is valid ASL, but CloudFormation's schema (cfn-lint E3601) rejects it.
+            OUTCOME: {"Type": "Choice", "Default": SUCCEEDED, "OutputPath": "$.outcome",
                       "Choices": [{"Variable": "$.outcome.status", "StringEquals": "FAILED", "Next": FAILED}]},
-            FAILED: {"Type": "Fail", "ErrorPath": "$.outcome.error", "CausePath": "$.outcome.cause"},
-            SUCCEEDED: {"Type": "Succeed", "OutputPath": "$.outcome"},
+            FAILED: {"Type": "Fail", "ErrorPath": "$.error", "CausePath": "$.cause"},
+            SUCCEEDED: {"Type": "Succeed"},
         }
 
 

@@ -68,6 +68,9 @@ class EcsTask(SpecModel):
     cpu: Annotated[int, Field(ge=128)] | None = None
     memory: Annotated[int, Field(ge=128)] | None = None
     network: EcsNetwork | None = None
+    roles: list[Annotated[str, Field(pattern=r"^(arn:aws[a-z-]*:iam::\d{12}:role/.+|.*\{\{.*\}\}.*)$")]] = Field(
+        default_factory=list, description="the task definition's task and execution role ARNs: Sluice may pass "
+        "only these roles to ECS (iam:PassRole)")
 
     @model_validator(mode="after")
     def _consistent(self) -> EcsTask:

@@ -130,8 +130,10 @@ def test_run_timeout_and_failure_epilogue():
     p = pipeline_from_deps({"a": []}, timeout="2h")
     d = compile_pipeline(p).definition
     assert d["TimeoutSeconds"] == 7200
-    assert d["States"]["Run failed"] == {"Type": "Fail", "ErrorPath": "$.outcome.error",
-                                         "CausePath": "$.outcome.cause"}
+    # the outcome Choice narrows its output to the outcome (cfn-lint refuses OutputPath on a Succeed state)
+    assert d["States"]["Run outcome"]["OutputPath"] == "$.outcome"
+    assert d["States"]["Run failed"] == {"Type": "Fail", "ErrorPath": "$.error", "CausePath": "$.cause"}
+    assert d["States"]["Run succeeded"] == {"Type": "Succeed"}
 
 
 def test_cost_in_state_transitions_per_task_is_documented_figure():

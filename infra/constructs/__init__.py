@@ -1,0 +1,1 @@
+"""One construct per concern: RunStore, Runtime, PipelineStateMachine, Schedules, Triggers, JobEvents, Monitoring."""

@@ -1,0 +1,115 @@
+"""The EventBridge rules that tell `complete` a job ended: one rule per service, scoped to the jobs these pipelines
+name and to end states only (a job's other state changes would be invocations that do nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_events import IRuleRef
+from constructs import Construct
+
+from sluice.spec import Pipeline
+from sluice.spec.kinds import EcsTask, EmrServerlessJob, EmrStep, GlueJob, LambdaCall
+
+from ..config import EnvConfig
+from ..grants import pattern
+from ..naming import arn_in, short_name
+
+# End states as each service names them (functions/events/reduce.py reads the same; a test keeps them equal).
+GLUE_ENDED = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR")
+EMR_ENDED = ("COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED")
+EMR_SERVERLESS_ENDED = ("SUCCESS", "FAILED", "CANCELLED")
+LAMBDA_RESULTS = ("Lambda Function Invocation Result - Success", "Lambda Function Invocation Result - Failure")
+
+
+def _match(names: Iterable[str]) -> list[Any]:
+    """Exact names, or a wildcard where a name is a template."""
+    out: list[Any] = []
+    for name in sorted(set(names)):
+        wanted = pattern(name)
+        out.append({"wildcard": wanted} if "*" in wanted else wanted)
+    return out
+
+
+class JobEvents(Construct):
+    def __init__(self, scope: Construct, id: str, *, pipelines: list[Pipeline], config: EnvConfig,
+                 complete_arn: str, dead_letters: sqs.IQueue, shard: str,
+                 destinations_for: Iterable[str] = ()) -> None:
+        super().__init__(scope, id)
+        jobs = [t.job for p in pipelines for t in p.tasks.values()]
+        glue = [j.job for j in jobs if isinstance(j, GlueJob)]
+        emr = [j.cluster_id for j in jobs if isinstance(j, EmrStep)]
+        emr_serverless = [j.application_id for j in jobs if isinstance(j, EmrServerlessJob)]
+        ecs = [j.cluster for j in jobs if isinstance(j, EcsTask)]
+        functions = [j.function for j in jobs if isinstance(j, LambdaCall)]
+        patterns: dict[str, dict[str, Any]] = {}
+        if glue:
+            patterns["glue"] = {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+                                "detail": {"jobName": _match(glue), "state": list(GLUE_ENDED)}}
+        if emr:
+            patterns["emr"] = {"source": ["aws.emr"], "detail-type": ["EMR Step Status Change"],
+                               "detail": {"clusterId": _match(emr), "state": list(EMR_ENDED)}}
+        if emr_serverless:
+            patterns["emr-serverless"] = {
+                "source": ["aws.emr-serverless"], "detail-type": ["EMR Serverless Job Run State Change"],
+                "detail": {"applicationId": _match(emr_serverless), "state": list(EMR_SERVERLESS_ENDED)}}
+        if ecs:
+            clusters = [c if c.startswith("arn:") else arn_in(self, "ecs", f"cluster/{c}") for c in ecs]
+            patterns["ecs"] = {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
+                               "detail": {"clusterArn": _match(clusters), "lastStatus": ["STOPPED"]}}
+        if functions:
+            arns = [f if f.startswith("arn:") else arn_in(self, "lambda", f"function:{f}") for f in functions]
+            # The destination event names the function with its qualifier (…:function:NAME:$LATEST).
+            patterns["lambda"] = {"source": ["lambda"], "detail-type": list(LAMBDA_RESULTS),
+                                  "detail": {"requestContext": {"functionArn": [
+                                      {"wildcard": f"{pattern(a)}:*"} for a in sorted(set(arns))]}}}
+        self.rules: dict[str, events.Rule] = {}
+        for service, event_pattern in patterns.items():
+            rule = events.Rule(self, service.title().replace("-", ""),
+                               rule_name=short_name(config.prefix.rstrip("-"), shard, service, "ended"),
+                               description=f"{service} job ends for Sluice's completion function",
+                               event_pattern=as_event_pattern(event_pattern))
+            rule.add_target(CompleteTarget(complete_arn, dead_letters))
+            self.rules[service] = rule
+        # A Lambda task's result reaches EventBridge only through the function's asynchronous-invoke
+        # destinations; Sluice sets them on the functions it is given (each function in exactly one stack).
+        bus = arn_in(self, "events", "event-bus/default")
+        for function in sorted(destinations_for):
+            lambda_.CfnEventInvokeConfig(
+                self, f"Destinations{short_name(function)}", function_name=function, qualifier="$LATEST",
+                destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                    on_success=lambda_.CfnEventInvokeConfig.OnSuccessProperty(destination=bus),
+                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=bus)))
+
+
+@jsii.implements(events.IRuleTarget)
+class CompleteTarget:
+    """The completion function as a rule target, without a Lambda permission per rule: the platform stack allows
+    every rule named with the environment's prefix once (a function's resource policy holds 20 KB, which one
+    permission per rule of every pipeline stack would outgrow)."""
+
+    def __init__(self, function_arn: str, dead_letters: sqs.IQueue) -> None:
+        self.function_arn, self.dead_letters = function_arn, dead_letters
+
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        self.dead_letters.add_to_resource_policy(iam.PolicyStatement(
+            sid=f"From{cdk.Names.node_unique_id(rule.node)}"[:64], actions=["sqs:SendMessage"],
+            principals=[iam.ServicePrincipal("events.amazonaws.com")], resources=[self.dead_letters.queue_arn],
+            conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}}))
+        return events.RuleTargetConfig(
+            arn=self.function_arn, dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
+                arn=self.dead_letters.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=8,
+                                                            maximum_event_age_in_seconds=6 * 3600))
+
+
+def as_event_pattern(raw: dict[str, Any]) -> events.EventPattern:
+    """An EventBridge pattern written as AWS spells it ('detail-type') as CDK's EventPattern."""
+    return events.EventPattern(**{key.replace("-", "_"): value for key, value in raw.items()})

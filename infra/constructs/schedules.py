@@ -1,0 +1,64 @@
+"""A pipeline's schedules: EventBridge Scheduler, in the pipeline's IANA time zone, the scheduled time passed as
+the run's logical date (so a late or retried start still processes its own interval)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from sluice.spec import Pipeline
+from sluice.spec.pipeline import Schedule
+
+from ..config import EnvConfig
+from ..naming import short_name
+
+# Scheduler retries a failed StartExecution (throttling, a brief outage) this often within this age, then the
+# start goes to the dead-letter queue rather than vanishing.
+RETRY_ATTEMPTS = 10
+MAX_EVENT_AGE = cdk.Duration.hours(4)
+
+
+class Schedules(Construct):
+    def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, state_machine: sfn.IStateMachine,
+                 config: EnvConfig, role: iam.IRole, dead_letters: sqs.IQueue) -> None:
+        super().__init__(scope, id)
+        self.schedules = [
+            scheduler.Schedule(
+                self, f"Schedule{i}", schedule_name=short_name(config.prefix.rstrip("-"), pipeline.name, str(i)),
+                description=f"{pipeline.name}: {s.expression} ({s.timezone})",
+                schedule=scheduler.ScheduleExpression.expression(s.expression, cdk.TimeZone.of(s.timezone)),
+                target=targets.StepFunctionsStartExecution(
+                    state_machine, role=role, dead_letter_queue=dead_letters, retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE, input=scheduler.ScheduleTargetInput.from_object(_input(s, i))),
+                time_window=(scheduler.TimeWindow.flexible(cdk.Duration.seconds(s.flexible_window))
+                             if s.flexible_window else scheduler.TimeWindow.off()),
+                start=_instant(s.start, s.timezone), end=_instant(s.end, s.timezone), enabled=s.enabled)
+            for i, s in enumerate(pipeline.schedules)
+        ]
+
+
+def _input(schedule: Schedule, index: int) -> dict[str, object]:
+    """The run input (sluice.contract.RunInput) Scheduler sends; <aws.scheduler.*> are filled per start."""
+    return {"params": schedule.params, "logical_date": scheduler.ContextAttribute.scheduled_time,
+            "trigger": {"type": "schedule", "schedule": index, "expression": schedule.expression,
+                        "timezone": schedule.timezone, "schedule_arn": scheduler.ContextAttribute.schedule_arn,
+                        "attempt": scheduler.ContextAttribute.attempt_number}}
+
+
+def _instant(value: dt.datetime | dt.date | None, timezone: str) -> dt.datetime | None:
+    """A start or end as written in the pipeline (a date means its midnight), in the schedule's time zone."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(timezone))
+    return value.astimezone(dt.UTC)

@@ -1,0 +1,74 @@
+"""A pipeline's event triggers: EventBridge rules (S3 object created, or a raw pattern) that start a run with the
+event in its input and the event's time as the logical date."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from sluice.spec import Pipeline
+from sluice.spec.pipeline import S3Trigger, Trigger
+
+from ..config import EnvConfig
+from ..naming import short_name
+from .job_events import as_event_pattern
+
+RETRY_ATTEMPTS = 10
+MAX_EVENT_AGE = cdk.Duration.hours(4)
+
+
+class Triggers(Construct):
+    def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, state_machine: sfn.IStateMachine,
+                 config: EnvConfig, role: iam.IRole, dead_letters: sqs.IQueue) -> None:
+        super().__init__(scope, id)
+        self.rules: list[events.Rule] = []
+        for i, trigger in enumerate(pipeline.triggers):
+            name = short_name(config.prefix.rstrip("-"), pipeline.name, "trigger", str(i))
+            bus = None
+            if trigger.event is not None and trigger.event.bus != "default":
+                bus = events.EventBus.from_event_bus_name(self, f"Bus{i}", trigger.event.bus)
+            rule = events.Rule(self, f"Trigger{i}", rule_name=name, event_bus=bus,
+                               event_pattern=as_event_pattern(pattern(trigger)),
+                               description=f"start {pipeline.name}: {describe(trigger)}")
+            rule.add_target(targets.SfnStateMachine(
+                state_machine, role=role, dead_letter_queue=dead_letters, retry_attempts=RETRY_ATTEMPTS,
+                max_event_age=MAX_EVENT_AGE, input=events.RuleTargetInput.from_object({
+                    "params": trigger.params, "event": events.EventField.from_path("$"),
+                    "logical_date": events.EventField.time,
+                    "trigger": {"type": "event", "rule": name, "event_id": events.EventField.event_id}})))
+            self.rules.append(rule)
+
+
+def pattern(trigger: Trigger) -> dict[str, Any]:
+    """The EventBridge event pattern of a trigger."""
+    if trigger.s3 is not None:
+        return s3_pattern(trigger.s3)
+    assert trigger.event is not None
+    return trigger.event.pattern
+
+
+def s3_pattern(s3: S3Trigger) -> dict[str, Any]:
+    """S3's "Object Created" event (the bucket must have EventBridge notifications on) for the bucket and key."""
+    detail: dict[str, Any] = {"bucket": {"name": [s3.bucket]}}
+    if s3.prefix and s3.suffix:
+        escaped = [part.replace("\\", "\\\\").replace("*", "\\*") for part in (s3.prefix, s3.suffix)]
+        detail["object"] = {"key": [{"wildcard": f"{escaped[0]}*{escaped[1]}"}]}
+    elif s3.prefix:
+        detail["object"] = {"key": [{"prefix": s3.prefix}]}
+    elif s3.suffix:
+        detail["object"] = {"key": [{"suffix": s3.suffix}]}
+    return {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail}
+
+
+def describe(trigger: Trigger) -> str:
+    if trigger.s3 is not None:
+        return f"objects created in s3://{trigger.s3.bucket}/{trigger.s3.prefix or ''}*{trigger.s3.suffix or ''}"
+    assert trigger.event is not None
+    return f"events on bus '{trigger.event.bus}' matching a pattern"

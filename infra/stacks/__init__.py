@@ -1,0 +1,1 @@
+"""The platform stack (shared) and the pipeline stacks (sharded, infra/sharding.py)."""

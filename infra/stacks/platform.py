@@ -1,0 +1,35 @@
+"""Shared by every pipeline: the run store, Sluice's functions, the execution rule and the alarm topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from ..config import EnvConfig
+from ..constructs.run_store import RunStore
+from ..constructs.runtime import Assets, Runtime
+from ..naming import alarm_topic_name
+
+
+class PlatformStack(cdk.Stack):
+    def __init__(self, scope: Construct, id: str, *, config: EnvConfig, assets: Assets, **kwargs: Any) -> None:
+        super().__init__(scope, id, description=f"Sluice platform ({config.name}): run store, functions, rules",
+                         **kwargs)
+        self.store = RunStore(self, "RunStore", config=config)
+        self.runtime = Runtime(self, "Runtime", config=config, store=self.store, assets=assets)
+        self.alarms = sns.Topic(self, "Alarms", topic_name=alarm_topic_name(config), enforce_ssl=True,
+                                display_name=f"Sluice alarms ({config.name})")
+        self.alarms.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarms", actions=["sns:Publish"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=[self.alarms.topic_arn], conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
+        if config.alarm_email:
+            self.alarms.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        cdk.CfnOutput(self, "RunTable", value=self.store.table.table_name)
+        cdk.CfnOutput(self, "AlarmTopic", value=self.alarms.topic_arn)
+        cdk.CfnOutput(self, "DeadLetterQueue", value=self.runtime.dead_letters.queue_url)
