@@ -14,6 +14,9 @@ class Settings(BaseModel):
     record_ttl_days: int = Field(90, ge=1, description="run records expire this many days after they end")
     state_machine_arn_prefix: str = Field(
         "", description="child pipelines: the ARN of pipeline P is this prefix + P (e.g. arn:...:stateMachine:sluice-)")
+    job_role_arn_prefix: str = Field(
+        "", description="pipeline P's jobs are reached as the role <prefix>P (least privilege per pipeline); "
+        "empty: with the function's own credentials")
     sweep_after_seconds: int = Field(900, ge=60, description="ask a job's service after this long without an event")
     sweep_shards: int = Field(4, ge=1, le=64)
 
@@ -26,5 +29,6 @@ class Settings(BaseModel):
             raise RuntimeError("RUN_TABLE is not set: the name of the Sluice run store table") from None
         values = {"table_name": table, "record_ttl_days": env.get("RECORD_TTL_DAYS"),
                   "state_machine_arn_prefix": env.get("STATE_MACHINE_ARN_PREFIX"),
+                  "job_role_arn_prefix": env.get("JOB_ROLE_ARN_PREFIX"),
                   "sweep_after_seconds": env.get("SWEEP_AFTER_SECONDS"), "sweep_shards": env.get("SWEEP_SHARDS")}
         return cls.model_validate({k: v for k, v in values.items() if v is not None})

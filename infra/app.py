@@ -49,7 +49,7 @@ def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Asse
     env = cdk.Environment(account=config.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
                           region=config.region or os.environ.get("CDK_DEFAULT_REGION"))
     definitions = {name: compile_pipeline(p).definition for name, p in pipelines.items()}
-    placement = sharding.assign(pipelines, placement)
+    placement = sharding.assign(pipelines, definitions, placement)
     platform = PlatformStack(app, f"{config.prefix}platform", config=config, assets=assets, env=env)
     stacks = []
     owners = _destination_owners(pipelines, placement)
@@ -89,9 +89,8 @@ def main() -> int:
     try:
         config = load_env(env_name)
         pipelines = load_project([PIPELINES])
-        for pipeline in pipelines.values():
-            compile_pipeline(pipeline)
-        placement = sharding.assign(pipelines, sharding.read())
+        definitions = {name: compile_pipeline(p).definition for name, p in pipelines.items()}
+        placement = sharding.assign(pipelines, definitions, sharding.read())
     except ConfigError as exc:
         print(f"cannot synthesize: {exc}", file=sys.stderr)
         return 2

@@ -21,7 +21,27 @@ def function_name(config: EnvConfig, function: str) -> str:
 
 
 def role_name(config: EnvConfig, function: str) -> str:
-    return f"{config.prefix}{function}"
+    """A function's role: the '.' keeps it apart from pipeline job roles, whose names cannot hold one."""
+    return f"{config.prefix}runtime.{function}"
+
+
+def job_role_path(config: EnvConfig) -> str:
+    return f"/{config.prefix}jobs/"
+
+
+def job_role_name(config: EnvConfig, pipeline: str) -> str:
+    """The role pipeline P's jobs are reached with (functions/settings.py: JOB_ROLE_ARN_PREFIX + P)."""
+    return f"{config.prefix}{pipeline}"
+
+
+def job_role_arn_prefix(scope: Construct, config: EnvConfig) -> str:
+    return iam_arn(scope, f"role{job_role_path(config)}{config.prefix}")
+
+
+def iam_arn(scope: Construct, resource: str) -> str:
+    """An IAM ARN (global: no region) in the scope's partition and account."""
+    stack = cdk.Stack.of(scope)
+    return f"arn:{stack.partition}:iam::{stack.account}:{resource}"
 
 
 def machine_name(config: EnvConfig, pipeline: str) -> str:

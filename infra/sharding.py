@@ -1,7 +1,11 @@
 """Which pipeline stack each pipeline lives in.
 
-CloudFormation allows 500 resources per stack; a role's managed policy 6,144 characters. Pipelines are packed into
-numbered stacks under both limits, with room to spare. A pipeline never moves once placed: moving it would delete
+CloudFormation allows 500 resources and 1 MB of template per stack: pipelines are packed into numbered stacks
+well under both (each state machine carries its whole definition in the template). (IAM's
+policy size limits do not bound a stack: each pipeline's job permissions live in its own role, see
+infra/constructs/job_role.py; a pipeline whose grants outgrow one role is refused.)
+
+A pipeline never moves once placed: moving it would delete
 its state machine in one stack while creating the same name in another, which CloudFormation refuses. So the
 placement is kept in a committed file (infra/shards.json, like cdk.context.json): new pipelines go to the first
 stack with room, removed ones free their place.
@@ -11,7 +15,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sluice.spec import Pipeline
 
@@ -19,9 +25,12 @@ from .grants import Grant, job_grants
 
 SHARDS_FILE = Path(__file__).with_name("shards.json")
 MAX_RESOURCES = 250  # of CloudFormation's 500 per stack: room for the monitoring issue's alarms and later growth
-MAX_POLICY_CHARS = 5_000  # of IAM's 6,144 per managed policy (whitespace not counted)
-MAX_SHARDS = 10  # managed policies attached to one role (IAM's default quota): one per pipeline stack
-STACK_RESOURCES = 16  # per stack, whatever its pipelines: event roles, queue, job rules, policy, dashboard
+MAX_ROLE_POLICY_CHARS = 10_240  # IAM: all inline policies of one role together
+MAX_TEMPLATE_BYTES = 700_000  # of CloudFormation's 1 MB (a template CDK uploads to S3)
+# Measured on synthesized templates (bench/fleet.py): a pipeline's resources besides its definition take ~23 KB
+# as CDK writes them, and the definition sits in the template as an escaped string.
+PIPELINE_TEMPLATE_BYTES = 25_000
+STACK_RESOURCES = 16  # per stack, whatever its pipelines: event roles and policies, queue, job rules, dashboard
 # The longest partition, region, account and prefix an ARN can get, so estimates never fall short.
 _LONGEST = {"partition": "aws-iso-b", "region": "ap-southeast-5", "account": "123456789012"}
 _PREFIX = "sluice-" + "x" * 16 + "-"
@@ -32,10 +41,10 @@ class ShardError(ValueError):
 
 
 def resources_of(pipeline: Pipeline) -> int:
-    """CloudFormation resources one pipeline adds: state machine, its role, role policy and log group, the
-    failed-runs alarm, each schedule, each trigger rule, and async-invoke settings of each Lambda task."""
+    """CloudFormation resources one pipeline adds: state machine, its role, role policy and log group, its job role
+    and policy, the failed-runs alarm, each schedule, each trigger rule, async-invoke settings of each Lambda task."""
     lambdas = sum(1 for t in pipeline.tasks.values() if t.kind == "lambda")
-    return 5 + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
+    return 7 + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
 
 
 def policy_chars(grants: list[Grant]) -> int:
@@ -46,34 +55,46 @@ def policy_chars(grants: list[Grant]) -> int:
     return len(json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
 
 
-def assign(pipelines: Mapping[str, Pipeline], previous: Mapping[str, int] | None = None) -> dict[str, int]:
+@dataclass(frozen=True)
+class Cost:
+    resources: int
+    template_bytes: int
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.resources + other.resources, self.template_bytes + other.template_bytes)
+
+    def fits(self) -> bool:
+        return self.resources <= MAX_RESOURCES and self.template_bytes <= MAX_TEMPLATE_BYTES
+
+
+def cost_of(pipeline: Pipeline, definition: Mapping[str, Any]) -> Cost:
+    escaped = len(json.dumps(json.dumps(definition, separators=(",", ":"))))
+    return Cost(resources_of(pipeline), PIPELINE_TEMPLATE_BYTES + escaped)
+
+
+def assign(pipelines: Mapping[str, Pipeline], definitions: Mapping[str, Mapping[str, Any]],
+           previous: Mapping[str, int] | None = None) -> dict[str, int]:
     """pipeline name -> stack number (1-based): the previous placement kept, new pipelines packed in."""
     placed = {name: shard for name, shard in (previous or {}).items() if name in pipelines}
-    members: dict[int, list[Pipeline]] = {}
+    empty = Cost(STACK_RESOURCES, 0)
+    used: dict[int, Cost] = {}
     for name, shard in placed.items():
-        members.setdefault(shard, []).append(pipelines[name])
+        used[shard] = used.get(shard, empty) + cost_of(pipelines[name], definitions[name])
     for name in sorted(set(pipelines) - set(placed)):
         pipeline = pipelines[name]
-        if not _fits([pipeline]):
-            raise ShardError(f"pipeline '{name}' alone needs more than one stack holds ({resources_of(pipeline)} "
-                             f"resources, {policy_chars(_grants([pipeline]))} policy characters); split it")
-        shard = next((s for s in sorted(members) if _fits([*members[s], pipeline])), max(members, default=0) + 1)
-        if shard > MAX_SHARDS:
-            raise ShardError(f"{len(pipelines)} pipelines need more than {MAX_SHARDS} pipeline stacks; each stack "
-                             "attaches one managed policy to Sluice's function roles, and IAM allows 10 per role "
-                             "by default. Raise the 'Managed policies per role' quota and MAX_SHARDS together.")
-        members.setdefault(shard, []).append(pipeline)
+        size = policy_chars(job_grants([pipeline], machine_prefix=_PREFIX))
+        if size > MAX_ROLE_POLICY_CHARS:
+            raise ShardError(f"pipeline '{name}' names more jobs than one IAM role can allow ({size} of "
+                             f"{MAX_ROLE_POLICY_CHARS} policy characters); split it into pipelines run as children")
+        cost = cost_of(pipeline, definitions[name])
+        if not (empty + cost).fits():
+            raise ShardError(f"pipeline '{name}' alone needs {cost.resources} CloudFormation resources and "
+                             f"~{cost.template_bytes:,} template bytes, more than one stack holds ({MAX_RESOURCES}, "
+                             f"{MAX_TEMPLATE_BYTES:,}); split it into pipelines run as children")
+        shard = next((s for s in sorted(used) if (used[s] + cost).fits()), max(used, default=0) + 1)
+        used[shard] = used.get(shard, empty) + cost
         placed[name] = shard
     return dict(sorted(placed.items()))
-
-
-def _grants(pipelines: list[Pipeline]) -> list[Grant]:
-    return job_grants(pipelines, machine_prefix=_PREFIX)
-
-
-def _fits(pipelines: list[Pipeline]) -> bool:
-    resources = STACK_RESOURCES + sum(resources_of(p) for p in pipelines)
-    return resources <= MAX_RESOURCES and policy_chars(_grants(pipelines)) <= MAX_POLICY_CHARS
 
 
 def read(path: Path = SHARDS_FILE) -> dict[str, int]:

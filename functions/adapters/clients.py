@@ -8,6 +8,7 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, CredentialProvider, DeferredRefreshableCredentials
 
 ClientFactory = Callable[[str], Any]  # service name ("glue", "ecs", "stepfunctions", ...) -> boto3 client
 
@@ -24,6 +25,38 @@ def client(name: str) -> Any:
 @cache
 def _session() -> Any:
     return botocore.session.get_session()
+
+
+def role_clients(role_arn: str, session_name: str) -> ClientFactory:
+    """Clients that act as `role_arn`: its credentials are assumed on first use and refreshed before they expire."""
+    return lambda name: _role_client(role_arn, session_name, name)
+
+
+@cache
+def _role_client(role_arn: str, session_name: str, name: str) -> Any:
+    return _role_session(role_arn, session_name).create_client(name, config=Config(retries=RETRIES))
+
+
+@cache
+def _role_session(role_arn: str, session_name: str) -> Any:
+    base = _session()
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=base.create_client, source_credentials=base.get_credentials(), role_arn=role_arn,
+        extra_args={"RoleSessionName": session_name[:64]})
+    session = botocore.session.Session()
+    session.get_component("credential_provider").insert_before("env", _AssumedRole(fetcher))
+    return session
+
+
+class _AssumedRole(CredentialProvider):  # type: ignore[misc]
+    METHOD = "sluice-assume-role"
+
+    def __init__(self, fetcher: AssumeRoleCredentialFetcher) -> None:
+        super().__init__()
+        self.fetcher = fetcher
+
+    def load(self) -> DeferredRefreshableCredentials:
+        return DeferredRefreshableCredentials(refresh_using=self.fetcher.fetch_credentials, method=self.METHOD)
 
 
 class LazyClient:

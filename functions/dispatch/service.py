@@ -8,7 +8,6 @@ dispatcher died, or Lambda's invoke failed after the job started) adopts it inst
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,7 +17,8 @@ from sluice import template
 from sluice.contract import DISPATCH_FAILED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
 
 from ..adapters.clock import Clock, seconds_between, utc_now
-from ..adapters.jobs.base import JobAdapter, JobError, JobRef
+from ..adapters.jobs import JobAdapters
+from ..adapters.jobs.base import JobError, JobRef
 from ..adapters.run_store import RunStore, StoreError, wait_key
 from ..adapters.tokens import TokenGoneError, Tokens
 from ..observability import logger, metrics
@@ -39,7 +39,7 @@ TYPED_KINDS = frozenset({"lambda", "pipeline"})  # kinds whose rendered template
 
 
 class Dispatcher:
-    def __init__(self, store: RunStore, tokens: Tokens, jobs: Mapping[str, JobAdapter], *,
+    def __init__(self, store: RunStore, tokens: Tokens, jobs: JobAdapters, *,
                  clock: Clock = utc_now) -> None:
         self.store, self.tokens, self.jobs, self.clock = store, tokens, jobs, clock
 
@@ -206,7 +206,7 @@ class Dispatcher:
         return False
 
     def _launch(self, attempt: Attempt) -> None:
-        adapter = self.jobs.get(attempt.kind)
+        adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None:
             self._fail_attempt(attempt, DISPATCH_FAILED, f"no adapter for task kind '{attempt.kind}'")
             return
@@ -227,7 +227,7 @@ class Dispatcher:
         """End an attempt the state machine no longer waits for, and stop its job."""
         if not self.store.end(attempt, status, error=reason):
             return
-        adapter = self.jobs.get(attempt.kind)
+        adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None:
             return
         try:

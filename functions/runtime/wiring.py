@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..adapters.clients import ClientFactory, client
+from ..adapters.clients import ClientFactory, client, role_clients
 from ..adapters.executions import Executions
-from ..adapters.jobs import adapters_for
+from ..adapters.jobs import JobAdapters, adapters_for
 from ..adapters.jobs.base import JobAdapter
 from ..adapters.run_store import RunStore
 from ..adapters.runs import RunRecords
@@ -37,6 +37,18 @@ class Runtime:
         return {**adapters_for(self.clients, arn_for=lambda pipeline: f"{prefix}{pipeline}"), **self.jobs_override}
 
     @cached_property
+    def job_adapters(self) -> JobAdapters:
+        role_prefix, machine_prefix = self.settings.job_role_arn_prefix, self.settings.state_machine_arn_prefix
+        if not role_prefix:
+            return JobAdapters(self.jobs)
+
+        def for_pipeline(pipeline: str) -> dict[str, JobAdapter]:
+            clients = role_clients(f"{role_prefix}{pipeline}", f"sluice-{pipeline}")
+            return {**adapters_for(clients, arn_for=lambda child: f"{machine_prefix}{child}"), **self.jobs_override}
+
+        return JobAdapters(self.jobs, for_pipeline)
+
+    @cached_property
     def tokens(self) -> Tokens:
         return self.tokens_override or Tokens(self.clients("stepfunctions"))
 
@@ -46,7 +58,7 @@ class Runtime:
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.store, self.tokens, self.jobs)
+        return Dispatcher(self.store, self.tokens, self.job_adapters)
 
     @cached_property
     def completer(self) -> Completer:
@@ -54,7 +66,7 @@ class Runtime:
 
     @cached_property
     def sweeper(self) -> Sweeper:
-        return Sweeper(self.store, self.executions, self.jobs, self.completer,
+        return Sweeper(self.store, self.executions, self.job_adapters, self.completer,
                        after_seconds=self.settings.sweep_after_seconds)
 
     @cached_property

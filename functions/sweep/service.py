@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..adapters.clock import Clock, seconds_between, shifted, utc_now
 from ..adapters.executions import Executions
-from ..adapters.jobs.base import JobAdapter, JobError, JobNotFoundError, JobRef, JobState
+from ..adapters.jobs import JobAdapters
+from ..adapters.jobs.base import JobError, JobNotFoundError, JobRef, JobState
 from ..adapters.run_store import RunStore
 from ..adapters.tokens import TokenGoneError
 from ..complete.service import Completer
@@ -29,7 +29,7 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, store: RunStore, executions: Executions, jobs: Mapping[str, JobAdapter],
+    def __init__(self, store: RunStore, executions: Executions, jobs: JobAdapters,
                  completer: Completer, *, after_seconds: int, clock: Clock = utc_now) -> None:
         self.store, self.executions, self.jobs, self.completer = store, executions, jobs, completer
         self.after_seconds, self.clock = after_seconds, clock
@@ -61,7 +61,7 @@ class Sweeper:
                 return  # its dispatcher may still be starting the job
             # The dispatcher died between claim and record, and no later state attempt adopted the claim: nobody
             # waits for its job. Stop the job if it was started after all, and close the attempt.
-            adapter = self.jobs.get(attempt.kind)
+            adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
             orphan = adapter.find(attempt.job()) if adapter is not None else None
             reason = "the dispatcher stopped before the job was recorded as started"
             if orphan is not None and adapter is not None:
@@ -70,7 +70,7 @@ class Sweeper:
             self.completer.finish(attempt, JobState("FAILED", error=reason), sweep_id, lost=True)
             report.lost += 1
             return
-        adapter = self.jobs.get(attempt.kind)
+        adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None or attempt.external_id is None:
             return
         try:

@@ -17,7 +17,19 @@ from constructs import Construct
 
 from ..config import EnvConfig
 from ..nag import acknowledge, as_finding
-from ..naming import FUNCTIONS, arn_in, fill, function_name, machine_arn_prefix, removal, retention, role_name
+from ..naming import (
+    FUNCTIONS,
+    arn_in,
+    fill,
+    function_name,
+    job_role_arn_prefix,
+    job_role_path,
+    machine_arn_prefix,
+    removal,
+    retention,
+    role_name,
+)
+from .job_role import JOB_FUNCTIONS
 from .run_store import READ_WRITE, RECORD_ONLY, RunStore
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # as infra/lambda_asset.PYTHON_VERSION builds the layer for
@@ -91,6 +103,13 @@ class Runtime(Construct):
             reserved_concurrent_executions=self._reserved(name), environment=self._environment(name, store))
         store.grant(function, spec.store)
         executions = f"arn:{{partition}}:states:{{region}}:{{account}}:execution:{config.prefix}*:*"
+        job_roles = f"arn:{{partition}}:iam::{{account}}:role{job_role_path(config)}*"
+        if name in JOB_FUNCTIONS:
+            function.add_to_role_policy(iam.PolicyStatement(sid="PipelineJobRoles", actions=["sts:AssumeRole"],
+                                                            resources=[fill(self, job_roles)]))
+            acknowledge(role, "IAM5", "the job roles of every pipeline of this environment, one per pipeline under "
+                        "their own IAM path; each allows only its pipeline's jobs",
+                        resources=[as_finding(self, job_roles)])
         if spec.answers_tokens:
             function.add_to_role_policy(iam.PolicyStatement(
                 sid="TaskTokens", actions=["states:SendTaskFailure", "states:SendTaskHeartbeat",
@@ -120,6 +139,7 @@ class Runtime(Construct):
         config = self.config
         env = {"RUN_TABLE": store.table.table_name, "RECORD_TTL_DAYS": str(config.record_ttl_days),
                "STATE_MACHINE_ARN_PREFIX": machine_arn_prefix(self, config),
+               "JOB_ROLE_ARN_PREFIX": job_role_arn_prefix(self, config),
                "SWEEP_AFTER_SECONDS": str(config.sweep_after_seconds), "POWERTOOLS_SERVICE_NAME": f"sluice-{name}",
                "POWERTOOLS_METRICS_NAMESPACE": "Sluice", "POWERTOOLS_LOG_LEVEL": "INFO",
                "PYDANTIC_DISABLE_PLUGINS": "__all__"}

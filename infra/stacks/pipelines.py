@@ -1,5 +1,5 @@
-"""One shard of pipelines: their state machines, schedules, triggers, alarms, the rules that tell `complete` their
-jobs ended, and the job permissions of Sluice's functions for exactly these pipelines."""
+"""One shard of pipelines: for each, its state machine, job role, schedules, triggers and alarm; for all, the rules
+that tell `complete` their jobs ended and a dashboard."""
 
 from __future__ import annotations
 
@@ -10,22 +10,20 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from sluice.spec import Pipeline
 
 from ..config import EnvConfig
 from ..constructs.job_events import JobEvents
+from ..constructs.job_role import JobRole
 from ..constructs.monitoring import Monitoring
 from ..constructs.pipeline_state_machine import PipelineStateMachine
 from ..constructs.schedules import Schedules
 from ..constructs.triggers import Triggers
-from ..grants import job_grants
-from ..nag import acknowledge, as_finding
-from ..naming import alarm_topic_name, arn_in, construct_id, fill, function_name, role_name
-
-# Functions that start, find, describe or stop jobs: dispatch, complete (it releases gated tasks) and sweep.
-JOB_FUNCTIONS = ("dispatch", "complete", "sweep")
+from ..nag import acknowledge
+from ..naming import alarm_topic_name, arn_in, construct_id, function_name
 
 
 class PipelineStack(cdk.Stack):
@@ -45,12 +43,14 @@ class PipelineStack(cdk.Stack):
             description="EventBridge Scheduler starts these pipelines")
         self.events_role = iam.Role(self, "EventsRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
                                     description="EventBridge rules start these pipelines")
-        self.machines = {}
+        self.machines: dict[str, sfn.StateMachine] = {}
+        self.job_roles: dict[str, iam.Role] = {}
         for pipeline in pipelines:
             machine = PipelineStateMachine(self, construct_id(pipeline.name), pipeline=pipeline,
                                            definition=definitions[pipeline.name], config=config,
                                            dispatcher_arn=dispatcher)
             self.machines[pipeline.name] = machine.state_machine
+            self.job_roles[pipeline.name] = JobRole(machine, "Jobs", pipeline=pipeline, config=config).role
             if pipeline.schedules:
                 Schedules(machine, "Schedules", pipeline=pipeline, state_machine=machine.state_machine,
                           config=config, role=self.scheduler_role, dead_letters=self.dead_letters)
@@ -60,26 +60,6 @@ class PipelineStack(cdk.Stack):
         complete = arn_in(self, "lambda", f"function:{function_name(config, 'complete')}")
         self.job_events = JobEvents(self, "JobEvents", pipelines=pipelines, config=config, complete_arn=complete,
                                     dead_letters=self.dead_letters, shard=shard, destinations_for=destinations_for)
-        self.job_access = self._job_access(pipelines)
         topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn_in(self, "sns", alarm_topic_name(config)))
         self.monitoring = Monitoring(self, "Monitoring", machines=self.machines, config=config, topic=topic,
                                      shard=shard)
-
-    def _job_access(self, pipelines: list[Pipeline]) -> iam.ManagedPolicy | None:
-        grants = job_grants(pipelines, machine_prefix=self.config.prefix)
-        if not grants:
-            return None
-        roles = [iam.Role.from_role_name(self, f"{f.title()}Role", role_name(self.config, f)) for f in JOB_FUNCTIONS]
-        policy = iam.ManagedPolicy(
-            self, "JobAccess", description=f"Sluice's functions may run the jobs of {self.shard}'s pipelines",
-            roles=roles, statements=[
-                iam.PolicyStatement(sid=g.sid, actions=list(g.actions), resources=[fill(self, r) for r in g.resources],
-                                    conditions={op: {k: [fill(self, v) for v in vs] for k, vs in keys.items()}
-                                                for op, keys in g.conditions.items()} or None)
-                for g in grants])
-        for grant in grants:
-            wild = [as_finding(self, r) for r in grant.resources if "*" in r]
-            if wild:
-                acknowledge(policy, "IAM5", f"{grant.sid}: {grant.why_wildcard}", resources=wild)
-        return policy
-
