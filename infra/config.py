@@ -18,7 +18,8 @@ RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
 class EnvConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    # 'sluice-<name>-' + a 48-character pipeline name must fit IAM's 64-character role names.
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]{0,7}$")]
     account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
     alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None

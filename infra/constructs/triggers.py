@@ -3,6 +3,7 @@ event in its input and the event's time as the logical date."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aws_cdk as cdk
@@ -39,11 +40,25 @@ class Triggers(Construct):
                                description=f"start {pipeline.name}: {describe(trigger)}")
             rule.add_target(targets.SfnStateMachine(
                 state_machine, role=role, dead_letter_queue=dead_letters, retry_attempts=RETRY_ATTEMPTS,
-                max_event_age=MAX_EVENT_AGE, input=events.RuleTargetInput.from_object({
-                    "params": trigger.params, "event": events.EventField.from_path("$"),
-                    "logical_date": events.EventField.time,
-                    "trigger": {"type": "event", "rule": name, "event_id": events.EventField.event_id}})))
+                max_event_age=MAX_EVENT_AGE))
+            cfn = rule.node.default_child
+            assert isinstance(cfn, events.CfnRule)
+            cfn.add_property_override("Targets.0.InputTransformer", input_transformer(trigger, name))
             self.rules.append(rule)
+
+
+def input_transformer(trigger: Trigger, rule_name: str) -> dict[str, Any]:
+    """The run input (sluice.contract.RunInput): the whole event (EventBridge's predefined <aws.events.event.json>;
+    CDK's EventField cannot name it), its time as the logical date, the trigger's parameters."""
+    source = _compact({"type": "event", "rule": rule_name})[:-1] + ',"event_id":<id>}'
+    params = _compact(trigger.params)
+    return {"InputPathsMap": {"time": "$.time", "id": "$.id"},
+            "InputTemplate": f'{{"params":{params},"logical_date":<time>,"trigger":{source},'
+                             f'"event":<aws.events.event.json>}}'}
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
 def pattern(trigger: Trigger) -> dict[str, Any]:

@@ -1,0 +1,169 @@
+"""Pipeline stacks: state machines, job roles, schedules, triggers, job-end rules and alarms for the examples."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.constructs import job_events
+from sluice.compile import compile_pipeline
+from tests.support.pipelines import examples
+
+pytestmark = pytest.mark.synth
+STACK = "sluice-dev-pipelines-1"
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def _machines(synth, stack: str = STACK) -> dict[str, dict]:
+    return {m["Properties"]["StateMachineName"].removeprefix("sluice-dev-"): m["Properties"]
+            for m in synth.resources(stack, "AWS::StepFunctions::StateMachine").values()}
+
+
+def _policy_of(synth, role_logical_prefix: str) -> list[dict]:
+    (policy,) = [p for k, p in synth.resources(STACK, "AWS::IAM::Policy").items()
+                 if k.startswith(role_logical_prefix)]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_every_example_ships_its_compiled_definition_with_the_dispatcher_substituted(dev):
+    machines = _machines(dev)
+    assert sorted(machines) == sorted(examples())
+    for name, props in machines.items():
+        text = props["DefinitionString"]
+        assert isinstance(text, str)  # no CloudFormation functions inside: the definition is exactly the compiled one
+        assert json.loads(text) == compile_pipeline(examples()[name]).definition
+        assert set(PLACEHOLDER.findall(text)) == set(props["DefinitionSubstitutions"]) == {"DispatchFunctionArn"}
+        assert props["DefinitionSubstitutions"]["DispatchFunctionArn"] == {"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":lambda:", {"Ref": "AWS::Region"}, ":", {"Ref": "AWS::AccountId"},
+            ":function:sluice-dev-dispatch"]]}
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+        assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
+        assert props["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_no_unresolved_placeholder_in_any_definition(dev, prod):
+    # GIVEN every state machine of every stack WHEN its substitutions are applied THEN no ${...} is left
+    for synth in (dev, prod):
+        for stack in synth.stacks():
+            for machine in synth.resources(stack, "AWS::StepFunctions::StateMachine").values():
+                props = machine["Properties"]
+                substituted = set(props.get("DefinitionSubstitutions", {}))
+                left = set(PLACEHOLDER.findall(props["DefinitionString"])) - substituted
+                assert not left, (stack, props["StateMachineName"], left)
+
+
+def test_a_state_machine_may_only_invoke_the_dispatcher(dev):
+    statements = _policy_of(dev, "DailySalesEtlRole")
+    (dispatch,) = [s for s in statements if s.get("Sid") == "Dispatch"]
+    assert dispatch["Action"] == "lambda:InvokeFunction"
+    assert dispatch["Resource"]["Fn::Join"][1][-1] == ":function:sluice-dev-dispatch"
+    # the rest is what Step Functions needs for logs and X-Ray, which have no resource type
+    others = [s for s in statements if s.get("Sid") != "Dispatch"]
+    assert {a.split(":")[0] for s in others for a in s["Action"]} == {"logs", "xray"}
+    assert all(s["Resource"] == "*" for s in others)
+
+
+def test_job_role_allows_exactly_the_pipelines_jobs(dev):
+    # GIVEN daily-sales-etl WHEN its job role is synthesized THEN it holds exactly these statements
+    statements = {s["Sid"]: s for s in _policy_of(dev, "DailySalesEtlJobsRole")}
+    assert sorted(statements) == ["EcsListTasks", "EcsRunTask", "EcsTaskRoles", "EcsTasks", "EmrServerlessJobs",
+                                  "EmrServerlessRoles", "GlueJobs", "LambdaTasks"]
+    glue = statements["GlueJobs"]
+    assert glue["Action"] == ["glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"]
+    assert [r["Fn::Join"][1][-1] for r in glue["Resource"]] == [
+        ":job/sales-extract-orders", ":job/sales-rebuild-dimensions"]
+    assert statements["EcsRunTask"]["Resource"]["Fn::Join"][1][-1] == ":task-definition/warehouse-loader:12"
+    assert statements["EcsTaskRoles"] == {
+        "Sid": "EcsTaskRoles", "Action": "iam:PassRole", "Effect": "Allow",
+        "Condition": {"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com"]}},
+        "Resource": ["arn:aws:iam::123456789012:role/warehouse-loader-execution",
+                     "arn:aws:iam::123456789012:role/warehouse-loader-task"]}
+    assert statements["LambdaTasks"]["Resource"]["Fn::Join"][1][-1] == ":function:sales-notify"
+    roles = dev.resources(STACK, "AWS::IAM::Role")
+    (job_role,) = [r["Properties"] for k, r in roles.items() if k.startswith("DailySalesEtlJobsRole")]
+    assert job_role["RoleName"] == "sluice-dev-daily-sales-etl" and job_role["Path"] == "/sluice-dev-jobs/"
+    trusted = [s["Principal"]["AWS"]["Fn::Join"][1][-1] for s in job_role["AssumeRolePolicyDocument"]["Statement"]]
+    assert sorted(trusted) == [":role/sluice-dev-runtime.complete", ":role/sluice-dev-runtime.dispatch",
+                               ":role/sluice-dev-runtime.sweep"]
+
+
+def test_schedule_runs_in_the_pipeline_time_zone_with_the_scheduled_time_as_logical_date(dev):
+    t = dev.assertions(STACK)
+    t.has_resource_properties("AWS::Scheduler::Schedule", {
+        "Name": "sluice-dev-daily-sales-etl-0", "ScheduleExpression": "cron(30 2 * * ? *)",
+        "ScheduleExpressionTimezone": "Europe/Berlin", "State": "ENABLED",
+        "StartDate": "2025-12-31T23:00:00.000Z",  # 2026-01-01 00:00 in Berlin
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 10, "MaximumEventAgeInSeconds": 14400},
+                                     "DeadLetterConfig": {"Arn": Match.any_value()}})})
+    schedules = {s["Properties"]["Name"]: s["Properties"]
+                 for s in dev.resources(STACK, "AWS::Scheduler::Schedule").values()}
+    run_input = json.loads(schedules["sluice-dev-daily-sales-etl-0"]["Target"]["Input"])
+    assert run_input["logical_date"] == "<aws.scheduler.scheduled-time>"
+    assert run_input["trigger"] == {"type": "schedule", "schedule": 0, "expression": "cron(30 2 * * ? *)",
+                                    "timezone": "Europe/Berlin", "schedule_arn": "<aws.scheduler.schedule-arn>",
+                                    "attempt": "<aws.scheduler.attempt-number>"}
+    assert schedules["sluice-dev-marketing-attribution-0"]["ScheduleExpression"] == "rate(6 hours)"
+
+
+def test_s3_trigger_starts_the_run_with_the_event(dev):
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in dev.resources(STACK, "AWS::Events::Rule").values()}
+    trigger = rules["sluice-dev-marketing-attribution-trigger-0"]
+    assert trigger["EventPattern"] == {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
+        "bucket": {"name": ["acme-ad-spend-drop"]}, "object": {"key": [{"wildcard": "exports/*.csv"}]}}}
+    (target,) = trigger["Targets"]
+    transformer = target["InputTransformer"]
+    assert transformer["InputPathsMap"] == {"time": "$.time", "id": "$.id"}
+    # substitute as EventBridge would: the run input is then valid JSON with the whole event in it
+    filled = (transformer["InputTemplate"].replace("<time>", '"2026-11-29T02:30:00Z"').replace("<id>", '"e-1"')
+              .replace("<aws.events.event.json>", '{"source": "aws.s3"}'))
+    assert json.loads(filled) == {"params": {}, "logical_date": "2026-11-29T02:30:00Z", "event": {"source": "aws.s3"},
+                                  "trigger": {"type": "event", "rule": "sluice-dev-marketing-attribution-trigger-0",
+                                              "event_id": "e-1"}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 10 and "DeadLetterConfig" in target
+
+
+def test_job_end_rules_are_scoped_to_the_pipelines_jobs_and_end_states(dev):
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in dev.resources(STACK, "AWS::Events::Rule").values()}
+    glue = rules["sluice-dev-pipelines-1-glue-ended"]
+    assert glue["EventPattern"] == {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"], "detail": {
+        "jobName": ["ad-spend-ingest", "funnel-report", "sales-extract-orders", "sales-rebuild-dimensions",
+                    "web-sessions-ingest"], "state": ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]}}
+    assert rules["sluice-dev-pipelines-1-ecs-ended"]["EventPattern"]["detail"]["lastStatus"] == ["STOPPED"]
+    assert rules["sluice-dev-pipelines-1-emr-ended"]["EventPattern"]["detail"]["clusterId"] == ["j-2AXXXXXXGAPLF"]
+    assert sorted(rules["sluice-dev-pipelines-1-emr-serverless-ended"]["EventPattern"]["detail"]["applicationId"]) == [
+        "00fabc123def4567", "00fabc123def4568"]
+    lambda_rule = rules["sluice-dev-pipelines-1-lambda-ended"]["EventPattern"]
+    assert lambda_rule["source"] == ["lambda"] and len(lambda_rule["detail-type"]) == 2
+    for name in ("glue", "ecs", "emr", "emr-serverless", "lambda"):
+        (target,) = rules[f"sluice-dev-pipelines-1-{name}-ended"]["Targets"]
+        assert target["Arn"]["Fn::Join"][1][-1] == ":function:sluice-dev-complete"
+        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 21600}
+    # no Lambda permission per rule: the platform stack allows them all at once
+    dev.assertions(STACK).resource_count_is("AWS::Lambda::Permission", 0)
+    # Lambda task results reach EventBridge through the functions' destinations
+    configs = {c["Properties"]["FunctionName"] for c in dev.resources(STACK, "AWS::Lambda::EventInvokeConfig").values()}
+    assert configs == {"sales-notify", "growth-dashboard-refresh", "growth-temp-cleanup", "forecast-evaluate",
+                       "model-registry-register"}
+
+
+def test_end_states_match_what_complete_reads():
+    from functions.events import reduce
+
+    assert set(job_events.GLUE_ENDED) == reduce.GLUE_FAILED | {"SUCCEEDED"}
+    assert set(job_events.EMR_ENDED) == reduce.EMR_FAILED | {"COMPLETED"}
+    assert set(job_events.EMR_SERVERLESS_ENDED) == reduce.EMR_SERVERLESS_FAILED | {"SUCCESS"}
+
+
+def test_every_pipeline_has_a_failed_runs_alarm_to_the_topic(dev):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in dev.resources(STACK, "AWS::CloudWatch::Alarm").values()}
+    assert sorted(alarms) == [f"sluice-dev-{name}-failed" for name in sorted(examples())]
+    alarm = alarms["sluice-dev-daily-sales-etl-failed"]
+    assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching"
+    assert {m["Id"] for m in alarm["Metrics"] if "MetricStat" in m} == {"failed", "timedout", "aborted"}
+    assert alarm["AlarmActions"][0]["Fn::Join"][1][-1] == ":sluice-dev-alarms"
+    dev.assertions(STACK).resource_count_is("AWS::CloudWatch::Dashboard", 1)

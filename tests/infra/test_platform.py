@@ -1,0 +1,123 @@
+"""The platform stack: run store, Sluice's functions, their grants, the execution rule and the alarm topic."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from sluice.run_store_schema import INDEXES
+
+pytestmark = pytest.mark.synth
+PLATFORM = "sluice-dev-platform"
+HANDLERS = {"dispatch", "complete", "record", "sweep"}
+
+
+def _statements(synth, stack: str, role_logical_prefix: str) -> list[dict]:
+    policies = synth.resources(stack, "AWS::IAM::Policy")
+    (policy,) = [p for k, p in policies.items() if k.startswith(role_logical_prefix)]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_run_store_is_on_demand_encrypted_recoverable_with_ttl_and_the_runtime_indexes(dev):
+    t = dev.assertions(PLATFORM)
+    t.resource_count_is("AWS::DynamoDB::Table", 1)
+    t.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Delete", "Properties": {
+        "TableName": "sluice-dev-runs", "BillingMode": "PAY_PER_REQUEST",
+        "SSESpecification": {"SSEEnabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]}})
+    (table,) = dev.resources(PLATFORM, "AWS::DynamoDB::Table").values()
+    indexes = {i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+               for i in table["Properties"]["GlobalSecondaryIndexes"]}
+    assert indexes == {name: [h, *([r] if r else [])] for name, (h, r) in INDEXES.items()}
+
+
+def test_prod_keeps_state_when_the_stack_goes(prod):
+    t = prod.assertions("sluice-prod-platform")
+    t.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
+                                            "Properties": {"DeletionProtectionEnabled": True}})
+    t.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 365}})
+    t.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email",
+                                                         "Endpoint": "data-platform-oncall@example.com"})
+    stack = prod.built.platform
+    assert (stack.account, stack.region) == ("123456789012", "eu-central-1")
+    t.has_resource_properties("AWS::DynamoDB::Table", {"Tags": Match.array_with([
+        {"Key": "cost-center", "Value": "4711"}])})
+    t.has_resource_properties("AWS::Lambda::Function", {"ReservedConcurrentExecutions": 50,
+                                                       "FunctionName": "sluice-prod-dispatch"})
+
+
+def test_functions_run_the_handlers_with_settings_logs_and_tracing(dev):
+    functions = dev.resources(PLATFORM, "AWS::Lambda::Function")
+    by_name = {f["Properties"]["FunctionName"].removeprefix("sluice-dev-"): f["Properties"] for f in functions.values()}
+    assert set(by_name) == HANDLERS
+    for name, props in by_name.items():
+        assert props["Handler"] == f"functions.{name}.handler.handler"
+        assert props["Runtime"] == "python3.14" and props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        env = props["Environment"]["Variables"]
+        assert {"RUN_TABLE", "STATE_MACHINE_ARN_PREFIX", "JOB_ROLE_ARN_PREFIX", "POWERTOOLS_SERVICE_NAME",
+                "PYDANTIC_DISABLE_PLUGINS"} <= set(env)
+        assert env["RUN_TABLE"] == {"Ref": Match.string_like_regexp("RunStoreTable")} or "Ref" in env["RUN_TABLE"]
+        assert len(props["Layers"]) == 1
+    assert by_name["sweep"]["ReservedConcurrentExecutions"] == 1
+    assert "ReservedConcurrentExecutions" not in by_name["dispatch"]  # dev: no bound
+    t = dev.assertions(PLATFORM)
+    t.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 14}, 4)
+    # complete and record are invoked asynchronously: two retries, then the dead-letter queue
+    t.resource_count_is("AWS::Lambda::EventInvokeConfig", 2)
+    t.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "MaximumRetryAttempts": 2, "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}})
+
+
+def test_dispatch_may_do_exactly_what_it_needs(dev):
+    statements = {s.get("Sid", s["Action"][0] if isinstance(s["Action"], list) else s["Action"]): s
+                  for s in _statements(dev, PLATFORM, "RuntimeDispatchRole")}
+    assert sorted(statements) == ["PipelineJobRoles", "RunStore", "SluiceExecutions", "TaskTokens",
+                                  "logs:CreateLogStream", "xray:PutTraceSegments"]
+    assert statements["RunStore"]["Action"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+                                                "dynamodb:Query", "dynamodb:UpdateItem"]
+    assert len(statements["RunStore"]["Resource"]) == 1 + len(INDEXES)  # the table and each named index
+    assert statements["PipelineJobRoles"]["Action"] == "sts:AssumeRole"
+    assert ":role/sluice-dev-jobs/*" in str(statements["PipelineJobRoles"]["Resource"])
+    assert statements["TaskTokens"]["Resource"] == "*"
+    # record writes run items only: no deletes, no queries, no job roles, no task tokens
+    record = {s.get("Sid") for s in _statements(dev, PLATFORM, "RuntimeRecordRole")}
+    assert "PipelineJobRoles" not in record and "TaskTokens" not in record
+    (run_store,) = [s for s in _statements(dev, PLATFORM, "RuntimeRecordRole") if s.get("Sid") == "RunStore"]
+    assert run_store["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+
+
+def test_no_action_anywhere_is_a_wildcard(dev):
+    for stack in dev.stacks():
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for policy in dev.resources(stack, kind).values():
+                for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    assert all("*" not in a for a in actions), (stack, statement)
+
+
+def test_executions_of_sluice_machines_feed_record_and_complete(dev):
+    t = dev.assertions(PLATFORM)
+    t.has_resource_properties("AWS::Events::Rule", {
+        "Name": "sluice-dev-executions",
+        "EventPattern": {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                         "detail": {"stateMachineArn": [{"prefix": Match.any_value()}]}},
+        "Targets": Match.array_with([Match.object_like({"RetryPolicy": {"MaximumRetryAttempts": 8,
+                                                                        "MaximumEventAgeInSeconds": 21600}})])})
+    t.has_resource_properties("AWS::Events::Rule", {"Name": "sluice-dev-sweep",
+                                                    "ScheduleExpression": "rate(5 minutes)"})
+    # one permission lets every job-end rule of the pipeline stacks (all named sluice-dev-*) invoke complete
+    t.has_resource_properties("AWS::Lambda::Permission", {
+        "Principal": "events.amazonaws.com",
+        "SourceArn": {"Fn::Join": ["", Match.array_with([":rule/sluice-dev-*"])]}})
+
+
+def test_alarm_topic_takes_cloudwatch_alarms_over_tls(dev):
+    t = dev.assertions(PLATFORM)
+    t.has_resource_properties("AWS::SNS::Topic", {"TopicName": "sluice-dev-alarms"})
+    for statement in ({"Sid": "CloudWatchAlarms", "Principal": {"Service": "cloudwatch.amazonaws.com"}},
+                      {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}):
+        t.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {"Statement": Match.array_with([
+            Match.object_like(statement)])}})
