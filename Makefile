@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 export AWS_EC2_METADATA_DISABLED := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo test lint schema clean setup
+.PHONY: demo test lint schema synth clean setup
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -35,8 +37,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# `cdk synth` for ENV (dev unless `make synth ENV=prod`): cdk-nag runs inside it, then cfn-lint on every template.
+ENV ?= dev
+synth: setup
+	npx --no-install cdk synth -q -c env=$(ENV) --output cdk.out/$(ENV)
+	$(BIN)/cfn-lint cdk.out/$(ENV)/*.template.json
+
 schema: setup
 	$(BIN)/sluice schema -o docs/pipeline.schema.json
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build cdk.out *.egg-info

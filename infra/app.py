@@ -6,6 +6,7 @@ cdk-nag's AwsSolutions checks run on every synth, and an unacknowledged error fa
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from sluice.compile import BudgetError, compile_pipeline
 from sluice.spec import Pipeline, SpecError, load_project
 
 from . import lambda_asset, sharding
+from .checks import check
 from .config import DEFAULT_ENV, ConfigError, EnvConfig, load_env
 from .constructs.runtime import Assets
 from .stacks.pipelines import PipelineStack
@@ -42,13 +44,15 @@ def load_definitions(directory: Path = PIPELINES) -> dict[str, dict[str, Any]]:
 
 
 def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Assets,
-              placement: dict[str, int] | None = None, outdir: str | None = None,
-              nag: bool = True, app: cdk.App | None = None) -> Built:
-    """The whole deployment for these pipelines in one environment."""
-    app = app or cdk.App(outdir=outdir)
+              placement: dict[str, int] | None = None, definitions: dict[str, dict[str, Any]] | None = None,
+              outdir: str | None = None, nag: bool = True, app: cdk.App | None = None) -> Built:
+    """The whole deployment for these pipelines in one environment (definitions: compiled, if already)."""
+    # The same feature flags as `cdk synth` reads from cdk.json, so tests and benchmarks build what deploys.
+    app = app or cdk.App(outdir=outdir, context=json.loads((ROOT / "cdk.json").read_text()).get("context", {}))
     env = cdk.Environment(account=config.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
                           region=config.region or os.environ.get("CDK_DEFAULT_REGION"))
-    definitions = {name: compile_pipeline(p).definition for name, p in pipelines.items()}
+    if definitions is None:
+        definitions = {name: compile_pipeline(p).definition for name, p in pipelines.items()}
     placement = sharding.assign(pipelines, definitions, placement)
     platform = PlatformStack(app, f"{config.prefix}platform", config=config, assets=assets, env=env)
     stacks = []
@@ -91,6 +95,7 @@ def main() -> int:
         pipelines = load_project([PIPELINES])
         definitions = {name: compile_pipeline(p).definition for name, p in pipelines.items()}
         placement = sharding.assign(pipelines, definitions, sharding.read())
+        findings = check(pipelines, config)
     except ConfigError as exc:
         print(f"cannot synthesize: {exc}", file=sys.stderr)
         return 2
@@ -100,7 +105,18 @@ def main() -> int:
     except (BudgetError, sharding.ShardError) as exc:
         print(f"cannot synthesize: {exc}", file=sys.stderr)
         return 2
-    built = build_app(pipelines, config, assets=default_assets(config.architecture), placement=placement, app=app)
+    for warning in findings.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if findings.errors:
+        print("cannot deploy these pipelines as configured:\n" + "\n".join(f"  - {e}" for e in findings.errors),
+              file=sys.stderr)
+        return 2
+    try:
+        assets = default_assets(config.architecture)
+    except RuntimeError as exc:
+        print(f"cannot synthesize: {exc}", file=sys.stderr)
+        return 2
+    built = build_app(pipelines, config, assets=assets, placement=placement, definitions=definitions, app=app)
     if sharding.write(built.placement):
         print(f"{sharding.SHARDS_FILE.relative_to(ROOT)} updated: commit it (it keeps pipelines in their stacks)",
               file=sys.stderr)

@@ -41,3 +41,8 @@ $BIN/sluice run daily-sales-etl --local --fail aggregate_sales:1 --report "$out/
 
 step "sluice run --local: a job keeps failing; the run fails cleanly and the one_failed notifier runs"
 $BIN/sluice run daily-sales-etl --local --scenario scenarios/warehouse-down.yaml || echo "(exit status $?: the run failed, as scripted)"
+
+step "cdk synth: the same definitions as CloudFormation stacks, offline (cdk-nag AwsSolutions inside, then cfn-lint)"
+npx --no-install cdk synth -q --output "$out/cdk.out"
+$BIN/cfn-lint "$out"/cdk.out/*.template.json && echo "cfn-lint: no errors in $(ls "$out"/cdk.out/*.template.json | wc -l) templates"
+npx --no-install cdk ls --output "$out/cdk.out"

@@ -85,7 +85,9 @@ def test_job_role_allows_exactly_the_pipelines_jobs(dev):
     roles = dev.resources(STACK, "AWS::IAM::Role")
     (job_role,) = [r["Properties"] for k, r in roles.items() if k.startswith("DailySalesEtlJobsRole")]
     assert job_role["RoleName"] == "sluice-dev-daily-sales-etl" and job_role["Path"] == "/sluice-dev-jobs/"
-    trusted = [s["Principal"]["AWS"]["Fn::Join"][1][-1] for s in job_role["AssumeRolePolicyDocument"]["Statement"]]
+    principals = [p for s in job_role["AssumeRolePolicyDocument"]["Statement"] for p in (
+        s["Principal"]["AWS"] if isinstance(s["Principal"]["AWS"], list) else [s["Principal"]["AWS"]])]
+    trusted = [p["Fn::Join"][1][-1] for p in principals]
     assert sorted(trusted) == [":role/sluice-dev-runtime.complete", ":role/sluice-dev-runtime.dispatch",
                                ":role/sluice-dev-runtime.sweep"]
 

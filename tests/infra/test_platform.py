@@ -72,13 +72,13 @@ def test_functions_run_the_handlers_with_settings_logs_and_tracing(dev):
 
 
 def test_dispatch_may_do_exactly_what_it_needs(dev):
-    statements = {s.get("Sid", s["Action"][0] if isinstance(s["Action"], list) else s["Action"]): s
+    statements = {s.get("Sid", s["Action"][0].split(":")[0] if isinstance(s["Action"], list) else s["Action"]): s
                   for s in _statements(dev, PLATFORM, "RuntimeDispatchRole")}
-    assert sorted(statements) == ["PipelineJobRoles", "RunStore", "SluiceExecutions", "TaskTokens",
-                                  "logs:CreateLogStream", "xray:PutTraceSegments"]
+    assert sorted(statements) == ["PipelineJobRoles", "RunStore", "SluiceExecutions", "TaskTokens", "logs", "xray"]
     assert statements["RunStore"]["Action"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
                                                 "dynamodb:Query", "dynamodb:UpdateItem"]
-    assert len(statements["RunStore"]["Resource"]) == 1 + len(INDEXES)  # the table and each named index
+    resources = [r["Fn::Join"][1][-1] if "Fn::Join" in r else "table" for r in statements["RunStore"]["Resource"]]
+    assert sorted(resources) == sorted(["table", *(f"/index/{i}" for i in INDEXES)])  # no index/* wildcard
     assert statements["PipelineJobRoles"]["Action"] == "sts:AssumeRole"
     assert ":role/sluice-dev-jobs/*" in str(statements["PipelineJobRoles"]["Resource"])
     assert statements["TaskTokens"]["Resource"] == "*"

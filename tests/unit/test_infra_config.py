@@ -39,3 +39,19 @@ def test_environment_names_fit_physical_names(tmp_path):
     path.write_text("production-eu: {}")
     with pytest.raises(ConfigError, match=r"environment 'production-eu': name: String should match pattern"):
         load_env("production-eu", path)
+
+
+def test_heartbeats_must_outlast_the_sweeper_and_unreachable_destinations_are_named():
+    from infra.checks import check
+    from sluice.spec import Pipeline
+
+    pipeline = Pipeline.model_validate({"name": "pp", "defaults": {"heartbeat": "10m"}, "tasks": {
+        "a": {"glue": {"job": "j"}},
+        "b": {"heartbeat": "1h", "lambda": {"function": "fn-{{ params.x }}"}}}})
+    findings = check({"pp": pipeline}, load_env("dev"))
+    # GIVEN a 10-minute heartbeat and a sweep after 900 s every 5 min THEN task a is refused, task b is fine
+    assert findings.errors == [
+        "pipeline 'pp', task 'a': heartbeat 600s must be longer than 1200s in environment 'dev' (sweep_after_seconds "
+        "900 + one sweep every 5 min), since the sweeper sends heartbeats; raise it or lower those settings in "
+        "infra/environments.yaml"]
+    assert len(findings.warnings) == 1 and "'fn-{{ params.x }}'" in findings.warnings[0]

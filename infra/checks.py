@@ -1,0 +1,40 @@
+"""What a pipeline needs of its deployment that its own validation cannot see: checked before synth."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sluice.spec import Pipeline
+
+from .config import EnvConfig
+
+
+@dataclass(frozen=True)
+class Findings:
+    errors: list[str]
+    warnings: list[str]
+
+
+def check(pipelines: Mapping[str, Pipeline], config: EnvConfig) -> Findings:
+    errors: list[str] = []
+    warnings: list[str] = []
+    # The sweeper sends the heartbeats of running jobs: a heartbeat shorter than the time before it looks at an
+    # attempt, plus one sweep interval, would time out healthy jobs.
+    floor = config.sweep_after_seconds + config.sweep_every_minutes * 60
+    for name, pipeline in sorted(pipelines.items()):
+        for task_name, task in pipeline.tasks.items():
+            heartbeat = pipeline.heartbeat_of(task_name)
+            if heartbeat is not None and heartbeat <= floor:
+                errors.append(f"pipeline '{name}', task '{task_name}': heartbeat {heartbeat}s must be longer than "
+                              f"{floor}s in environment '{config.name}' (sweep_after_seconds "
+                              f"{config.sweep_after_seconds} + one sweep every {config.sweep_every_minutes} min), "
+                              "since the sweeper sends heartbeats; raise it or lower those settings in "
+                              "infra/environments.yaml")
+            function = getattr(task.job, "function", None)
+            if task.kind == "lambda" and function and ("{{" in function or function.startswith("arn:")):
+                warnings.append(f"pipeline '{name}', task '{task_name}': Sluice sets asynchronous-invoke "
+                                f"destinations only on functions named literally; give '{function}' destinations "
+                                "(success and failure) to the default event bus yourself, or its end is never heard "
+                                "(the sweeper cannot ask Lambda about an invocation)")
+    return Findings(errors, warnings)
