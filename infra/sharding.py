@@ -27,9 +27,9 @@ SHARDS_FILE = Path(__file__).with_name("shards.json")
 MAX_RESOURCES = 250  # of CloudFormation's 500 per stack: room for the monitoring issue's alarms and later growth
 MAX_ROLE_POLICY_CHARS = 10_240  # IAM: all inline policies of one role together
 MAX_TEMPLATE_BYTES = 700_000  # of CloudFormation's 1 MB (a template CDK uploads to S3)
-# Measured on synthesized templates (bench/fleet.py): a pipeline's resources besides its definition take ~23 KB
-# as CDK writes them, and the definition sits in the template as an escaped string.
-PIPELINE_TEMPLATE_BYTES = 25_000
+# Measured on synthesized templates (bench/fleet.py, 2026-11-29): besides its definition, which sits in the
+# template as an escaped string, a pipeline takes ~2,100 bytes per resource as CDK writes them; 2,600 leaves room.
+BYTES_PER_RESOURCE = 2_600
 STACK_RESOURCES = 16  # per stack, whatever its pipelines: event roles and policies, queue, job rules, dashboard
 # The longest partition, region, account and prefix an ARN can get, so estimates never fall short.
 _LONGEST = {"partition": "aws-iso-b", "region": "ap-southeast-5", "account": "123456789012"}
@@ -69,7 +69,8 @@ class Cost:
 
 def cost_of(pipeline: Pipeline, definition: Mapping[str, Any]) -> Cost:
     escaped = len(json.dumps(json.dumps(definition, separators=(",", ":"))))
-    return Cost(resources_of(pipeline), PIPELINE_TEMPLATE_BYTES + escaped)
+    resources = resources_of(pipeline)
+    return Cost(resources, BYTES_PER_RESOURCE * resources + escaped)
 
 
 def assign(pipelines: Mapping[str, Pipeline], definitions: Mapping[str, Mapping[str, Any]],
