@@ -77,7 +77,7 @@ def _destination_owners(pipelines: dict[str, Pipeline], placement: dict[str, int
     for name in sorted(pipelines, key=lambda n: (placement[n], n)):
         for task in pipelines[name].tasks.values():
             function = getattr(task.job, "function", None)
-            if task.kind == "lambda" and function and "{{" not in function:
+            if task.kind == "lambda" and function and "{{" not in function and not function.startswith("arn:"):
                 owners.setdefault(function, placement[name])
     return owners
 
