@@ -6,6 +6,7 @@ cdk-nag's AwsSolutions checks run on every synth, and an unacknowledged error fa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
@@ -35,7 +36,7 @@ class Built:
     app: cdk.App
     platform: PlatformStack
     pipeline_stacks: list[PipelineStack]
-    placement: dict[str, int]
+    placement: sharding.Placement
 
 
 def load_definitions(directory: Path = PIPELINES) -> dict[str, dict[str, Any]]:
@@ -44,9 +45,11 @@ def load_definitions(directory: Path = PIPELINES) -> dict[str, dict[str, Any]]:
 
 
 def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Assets,
-              placement: dict[str, int] | None = None, definitions: dict[str, dict[str, Any]] | None = None,
-              outdir: str | None = None, nag: bool = True, app: cdk.App | None = None) -> Built:
-    """The whole deployment for these pipelines in one environment (definitions: compiled, if already)."""
+              placement: sharding.Placement | None = None, definitions: dict[str, dict[str, Any]] | None = None,
+              outdir: str | None = None, nag: bool = True, app: cdk.App | None = None,
+              now: dt.datetime | None = None) -> Built:
+    """The whole deployment for these pipelines in one environment (definitions: compiled, if already; now: the
+    time schedules' start and end dates are compared with, the current time unless given)."""
     # The same feature flags as `cdk synth` reads from cdk.json, so tests and benchmarks build what deploys.
     app = app or cdk.App(outdir=outdir, context=json.loads((ROOT / "cdk.json").read_text()).get("context", {}))
     env = cdk.Environment(account=config.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
@@ -56,12 +59,11 @@ def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Asse
     placement = sharding.assign(pipelines, definitions, placement)
     platform = PlatformStack(app, f"{config.prefix}platform", config=config, assets=assets, env=env)
     stacks = []
-    owners = _destination_owners(pipelines, placement)
-    for shard in sorted(set(placement.values())):
-        members = [pipelines[name] for name, s in placement.items() if s == shard]
+    for shard in range(1, placement.stacks + 1):
         stack = PipelineStack(app, f"{config.prefix}pipelines-{shard}", config=config, shard=f"pipelines-{shard}",
-                              pipelines=members, definitions=definitions, env=env,
-                              destinations_for=[f for f, s in owners.items() if s == shard])
+                              pipelines=[pipelines[name] for name in placement.members(shard)],
+                              definitions=definitions, env=env, now=now or dt.datetime.now(dt.UTC),
+                              destinations_for=[f for f, s in placement.destinations.items() if s == shard])
         stack.add_stack_dependency(platform, "functions, roles and the alarm topic are named, not exported")
         stacks.append(stack)
     for key, value in config.tags.items():
@@ -69,17 +71,6 @@ def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Asse
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
     return Built(app, platform, stacks, placement)
-
-
-def _destination_owners(pipelines: dict[str, Pipeline], placement: dict[str, int]) -> dict[str, int]:
-    """Literal Lambda function names -> the one stack that sets their async-invoke destinations."""
-    owners: dict[str, int] = {}
-    for name in sorted(pipelines, key=lambda n: (placement[n], n)):
-        for task in pipelines[name].tasks.values():
-            function = getattr(task.job, "function", None)
-            if task.kind == "lambda" and function and "{{" not in function and not function.startswith("arn:"):
-                owners.setdefault(function, placement[name])
-    return owners
 
 
 def default_assets(architecture: str) -> Assets:
@@ -117,10 +108,10 @@ def main() -> int:
         print(f"cannot synthesize: {exc}", file=sys.stderr)
         return 2
     built = build_app(pipelines, config, assets=assets, placement=placement, definitions=definitions, app=app)
-    if sharding.write(built.placement):
+    app.synth()
+    if sharding.write(built.placement):  # only after a synth that passed cdk-nag
         print(f"{sharding.SHARDS_FILE.relative_to(ROOT)} updated: commit it (it keeps pipelines in their stacks)",
               file=sys.stderr)
-    app.synth()
     return 0
 
 

@@ -31,6 +31,10 @@ def check(pipelines: Mapping[str, Pipeline], config: EnvConfig) -> Findings:
                               f"{config.sweep_after_seconds} + one sweep every {config.sweep_every_minutes} min), "
                               "since the sweeper sends heartbeats; raise it or lower those settings in "
                               "infra/environments.yaml")
+            if task.kind == "ecs" and not getattr(task.job, "roles", None):
+                warnings.append(f"pipeline '{name}', task '{task_name}': no 'roles' listed, so Sluice may pass none "
+                                "to ECS; a task definition with a task or execution role (every Fargate task that "
+                                "pulls from ECR or logs to CloudWatch has one) is then refused with AccessDenied")
             function = getattr(task.job, "function", None)
             if task.kind == "lambda" and function and ("{{" in function or function.startswith("arn:")):
                 warnings.append(f"pipeline '{name}', task '{task_name}': Sluice sets asynchronous-invoke "

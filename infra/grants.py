@@ -44,15 +44,21 @@ def templated(names: Iterable[str]) -> list[str]:
 
 
 def _ecs_cluster(cluster: str) -> str:
-    return pattern(cluster.rsplit("/", 1)[-1]) if cluster.startswith("arn:") else pattern(cluster)
+    """The cluster's ARN: as given (another account's stays another account's), or in the stack's account."""
+    return pattern(cluster) if cluster.startswith("arn:") else arn("ecs", f"cluster/{pattern(cluster)}")
+
+
+def _ecs_tasks(cluster: str) -> str:
+    """The cluster's tasks: arn:...:task/<cluster name>/<task id>, in the cluster's account and region."""
+    return _ecs_cluster(cluster).replace(":cluster/", ":task/", 1) + "/*"
 
 
 def _task_definition(task_definition: str) -> str:
     if task_definition.startswith("arn:"):
-        family_rev = task_definition.split("task-definition/", 1)[-1]
-    else:
-        family_rev = task_definition
-    family, _, revision = family_rev.partition(":")
+        head, _, family_rev = task_definition.partition("task-definition/")
+        family, _, revision = family_rev.partition(":")
+        return pattern(f"{head}task-definition/{family}:{revision or '*'}")
+    family, _, revision = task_definition.partition(":")
     return arn("ecs", f"task-definition/{pattern(family)}:{pattern(revision) if revision else '*'}")
 
 
@@ -136,7 +142,7 @@ def job_grants(pipelines: Iterable[Pipeline], *, machine_prefix: str) -> list[Gr
         grants.append(_pass_role("EmrServerlessRoles", c.emr_serverless_roles, "emr-serverless.amazonaws.com"))
     if c.ecs:
         clusters = sorted(c.ecs)
-        cluster_arns = [arn("ecs", f"cluster/{_ecs_cluster(x)}") for x in clusters]
+        cluster_arns = [_ecs_cluster(x) for x in clusters]
         definitions = sorted({_task_definition(t) for ts in c.ecs.values() for t in ts})
         grants += [
             Grant("EcsRunTask", ("ecs:RunTask",), tuple(definitions),
@@ -146,7 +152,7 @@ def job_grants(pipelines: Iterable[Pipeline], *, machine_prefix: str) -> list[Gr
                                     if any(":" not in t.split("/")[-1] for ts in c.ecs.values() for t in ts)
                                     else None)),
             Grant("EcsTasks", ("ecs:DescribeTasks", "ecs:StopTask", "ecs:TagResource"),
-                  tuple(arn("ecs", f"task/{_ecs_cluster(x)}/*") for x in clusters),
+                  tuple(_ecs_tasks(x) for x in clusters),
                   why_wildcard=_why("ECS clusters", clusters, "task ids are made by ECS at start")),
             # ListTasks has no resource type of its own: it is scoped by the cluster condition.
             Grant("EcsListTasks", ("ecs:ListTasks",), ("*",), conditions={"ArnEquals": {"ecs:cluster": cluster_arns}},

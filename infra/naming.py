@@ -82,11 +82,6 @@ def removal(config: EnvConfig) -> cdk.RemovalPolicy:
     return cdk.RemovalPolicy.RETAIN if config.removal_policy == "retain" else cdk.RemovalPolicy.DESTROY
 
 
-def construct_id(name: str) -> str:
-    """daily-sales-etl -> DailySalesEtl: a pipeline's construct id (logical ids keep only letters and digits)."""
-    return "".join(part.title() for part in name.split("-"))
-
-
 def retention(config: EnvConfig) -> logs.RetentionDays:
     """The environment's log retention as CDK's enum (whose members follow CloudWatch's list in order)."""
     return list(logs.RetentionDays)[RETENTION_DAYS.index(config.log_retention_days)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,47 +73,102 @@ def cost_of(pipeline: Pipeline, definition: Mapping[str, Any]) -> Cost:
     return Cost(resources, BYTES_PER_RESOURCE * resources + escaped)
 
 
+HARD_RESOURCES = 480  # CloudFormation: 500 per stack
+HARD_TEMPLATE_BYTES = 950_000  # CloudFormation: 1 MB for a template in S3
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What infra/shards.json keeps: each pipeline's stack; how many stacks there have been (an emptied stack is
+    still synthesized, so deploying it deletes what its removed pipelines left); and which stack sets each Lambda
+    function's async-invoke destinations (one per function, and it must not move either)."""
+
+    pipelines: dict[str, int]
+    stacks: int = 0
+    destinations: dict[str, int] = field(default_factory=dict)
+
+    def members(self, stack: int) -> list[str]:
+        return sorted(name for name, s in self.pipelines.items() if s == stack)
+
+
 def assign(pipelines: Mapping[str, Pipeline], definitions: Mapping[str, Mapping[str, Any]],
-           previous: Mapping[str, int] | None = None) -> dict[str, int]:
-    """pipeline name -> stack number (1-based): the previous placement kept, new pipelines packed in."""
-    placed = {name: shard for name, shard in (previous or {}).items() if name in pipelines}
-    empty = Cost(STACK_RESOURCES, 0)
-    used: dict[int, Cost] = {}
-    for name, shard in placed.items():
-        used[shard] = used.get(shard, empty) + cost_of(pipelines[name], definitions[name])
-    for name in sorted(set(pipelines) - set(placed)):
-        pipeline = pipelines[name]
-        size = policy_chars(job_grants([pipeline], machine_prefix=_PREFIX))
+           previous: Placement | None = None) -> Placement:
+    """The previous placement kept, new pipelines packed into the first stack with room, every stack checked."""
+    previous = previous or Placement({})
+    placed = {name: shard for name, shard in previous.pipelines.items() if name in pipelines}
+    for name in sorted(pipelines):
+        size = policy_chars(job_grants([pipelines[name]], machine_prefix=_PREFIX))
         if size > MAX_ROLE_POLICY_CHARS:
             raise ShardError(f"pipeline '{name}' names more jobs than one IAM role can allow ({size} of "
                              f"{MAX_ROLE_POLICY_CHARS} policy characters); split it into pipelines run as children")
-        cost = cost_of(pipeline, definitions[name])
-        if not (empty + cost).fits():
+    costs = {name: cost_of(pipelines[name], definitions[name]) for name in pipelines}
+    stacks = max([previous.stacks, *placed.values()], default=0)
+    used = {shard: Cost(STACK_RESOURCES, 0) for shard in range(1, stacks + 1)}
+    for name, shard in placed.items():
+        used[shard] = used[shard] + costs[name]
+    for name in sorted(set(pipelines) - set(placed)):
+        cost = costs[name]
+        if not (Cost(STACK_RESOURCES, 0) + cost).fits():
             raise ShardError(f"pipeline '{name}' alone needs {cost.resources} CloudFormation resources and "
                              f"~{cost.template_bytes:,} template bytes, more than one stack holds ({MAX_RESOURCES}, "
                              f"{MAX_TEMPLATE_BYTES:,}); split it into pipelines run as children")
-        shard = next((s for s in sorted(used) if (used[s] + cost).fits()), max(used, default=0) + 1)
-        used[shard] = used.get(shard, empty) + cost
+        shard = next((s for s in sorted(used) if (used[s] + cost).fits()), len(used) + 1)
+        used[shard] = used.get(shard, Cost(STACK_RESOURCES, 0)) + cost
         placed[name] = shard
-    return dict(sorted(placed.items()))
+    placement = Placement(dict(sorted(placed.items())), max(used, default=0),
+                          _destinations(pipelines, placed, previous.destinations))
+    _check_hard_limits(placement, used)
+    return placement
 
 
-def read(path: Path = SHARDS_FILE) -> dict[str, int]:
+def _destinations(pipelines: Mapping[str, Pipeline], placed: Mapping[str, int],
+                  previous: Mapping[str, int]) -> dict[str, int]:
+    """Literal Lambda function names -> the stack that sets their destinations: kept while any pipeline uses the
+    function (moving the setting would create it in one stack before another deletes it, which Lambda refuses)."""
+    users: dict[str, list[str]] = {}
+    for name, pipeline in pipelines.items():
+        for task in pipeline.tasks.values():
+            function = getattr(task.job, "function", None)
+            if task.kind == "lambda" and function and "{{" not in function and not function.startswith("arn:"):
+                users.setdefault(function, []).append(name)
+    return {f: previous.get(f) or min(placed[n] for n in users[f]) for f in sorted(users)}
+
+
+def _check_hard_limits(placement: Placement, used: Mapping[int, Cost]) -> None:
+    """Pipelines never move, so one that grew can take its stack past CloudFormation's limits: say which."""
+    for shard, cost in sorted(used.items()):
+        if cost.resources > HARD_RESOURCES or cost.template_bytes > HARD_TEMPLATE_BYTES:
+            raise ShardError(
+                f"stack {shard} would hold ~{cost.resources} resources and ~{cost.template_bytes:,} template bytes, "
+                f"past CloudFormation's limits (500, 1 MB), because its pipelines grew: "
+                f"{', '.join(placement.members(shard))}. Move one to a new stack number in infra/shards.json; "
+                "its state machine is then replaced: deploy the stack it leaves before the one it joins")
+
+
+def read(path: Path = SHARDS_FILE) -> Placement:
     if not path.exists():
-        return {}
+        return Placement({})
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
         raise ShardError(f"{path}: not valid JSON ({exc}); restore it from version control") from exc
-    if not isinstance(data, dict) or not all(isinstance(v, int) and v >= 1 for v in data.values()):
-        raise ShardError(f"{path}: expected {{\"pipeline\": stack number (1, 2, ...)}}; restore it from version "
-                         "control")
-    return data
+    expected = ('{"pipelines": {name: stack}, "stacks": count, "lambda_destinations": {function: stack}} with '
+                "stack numbers 1, 2, ...")
+    if not isinstance(data, dict) or set(data) - {"pipelines", "stacks", "lambda_destinations"}:
+        raise ShardError(f"{path}: expected {expected}; restore it from version control")
+    maps = [data.get("pipelines", {}), data.get("lambda_destinations", {})]
+    stacks = data.get("stacks", 0)
+    if not all(isinstance(m, dict) and all(isinstance(v, int) and v >= 1 for v in m.values()) for m in maps) or (
+            not isinstance(stacks, int) or stacks < 0):
+        raise ShardError(f"{path}: expected {expected}; restore it from version control")
+    return Placement(dict(maps[0]), stacks, dict(maps[1]))
 
 
-def write(placement: Mapping[str, int], path: Path = SHARDS_FILE) -> bool:
+def write(placement: Placement, path: Path = SHARDS_FILE) -> bool:
     """Write the placement if it changed; True when it did (commit the file)."""
-    text = json.dumps(dict(placement), indent=2, sort_keys=True) + "\n"
+    data = {"pipelines": placement.pipelines, "stacks": placement.stacks,
+            "lambda_destinations": placement.destinations}
+    text = json.dumps(data, indent=2, sort_keys=True) + "\n"
     if path.exists() and path.read_text() == text:
         return False
     path.write_text(text)

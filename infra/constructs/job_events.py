@@ -7,12 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from sluice.spec import Pipeline
@@ -21,6 +18,7 @@ from sluice.spec.kinds import EcsTask, EmrServerlessJob, EmrStep, GlueJob, Lambd
 from ..config import EnvConfig
 from ..grants import pattern
 from ..naming import arn_in, short_name
+from .rule_target import DirectTarget
 
 # End states as each service names them (functions/events/reduce.py reads the same; a test keeps them equal).
 GLUE_ENDED = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR")
@@ -34,6 +32,18 @@ def _match(names: Iterable[str]) -> list[Any]:
     out: list[Any] = []
     for name in sorted(set(names)):
         wanted = pattern(name)
+        out.append({"wildcard": wanted} if "*" in wanted else wanted)
+    return out
+
+
+def _functions(scope: Construct, functions: Iterable[str]) -> list[Any]:
+    """The destination event names the invoked version: …:function:NAME:$LATEST for an unqualified name, or the
+    alias or version the task names (…:function:NAME:prod)."""
+    out: list[Any] = []
+    for function in sorted(set(functions)):
+        full = function if function.startswith("arn:") else arn_in(scope, "lambda", f"function:{function}")
+        qualified = function.count(":") == (7 if function.startswith("arn:") else 1)
+        wanted = pattern(full) if qualified else f"{pattern(full)}:*"
         out.append({"wildcard": wanted} if "*" in wanted else wanted)
     return out
 
@@ -65,49 +75,27 @@ class JobEvents(Construct):
             patterns["ecs"] = {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
                                "detail": {"clusterArn": _match(clusters), "lastStatus": ["STOPPED"]}}
         if functions:
-            arns = [f if f.startswith("arn:") else arn_in(self, "lambda", f"function:{f}") for f in functions]
-            # The destination event names the function with its qualifier (…:function:NAME:$LATEST).
             patterns["lambda"] = {"source": ["lambda"], "detail-type": list(LAMBDA_RESULTS),
-                                  "detail": {"requestContext": {"functionArn": [
-                                      {"wildcard": f"{pattern(a)}:*"} for a in sorted(set(arns))]}}}
+                                  "detail": {"requestContext": {"functionArn": _functions(self, functions)}}}
         self.rules: dict[str, events.Rule] = {}
         for service, event_pattern in patterns.items():
             rule = events.Rule(self, service.title().replace("-", ""),
                                rule_name=short_name(config.prefix.rstrip("-"), shard, service, "ended"),
                                description=f"{service} job ends for Sluice's completion function",
                                event_pattern=as_event_pattern(event_pattern))
-            rule.add_target(CompleteTarget(complete_arn, dead_letters))
+            rule.add_target(DirectTarget(complete_arn, dead_letters=dead_letters, retry_attempts=8,
+                                         max_event_age=cdk.Duration.hours(6)))
             self.rules[service] = rule
         # A Lambda task's result reaches EventBridge only through the function's asynchronous-invoke
         # destinations; Sluice sets them on the functions it is given (each function in exactly one stack).
         bus = arn_in(self, "events", "event-bus/default")
         for function in sorted(destinations_for):
+            name, _, qualifier = function.partition(":")  # 'fn:prod' invokes the alias or version prod
             lambda_.CfnEventInvokeConfig(
-                self, f"Destinations{short_name(function)}", function_name=function, qualifier="$LATEST",
+                self, f"Destinations-{function}", function_name=name, qualifier=qualifier or "$LATEST",
                 destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
                     on_success=lambda_.CfnEventInvokeConfig.OnSuccessProperty(destination=bus),
                     on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=bus)))
-
-
-@jsii.implements(events.IRuleTarget)
-class CompleteTarget:
-    """The completion function as a rule target, without a Lambda permission per rule: the platform stack allows
-    every rule named with the environment's prefix once (a function's resource policy holds 20 KB, which one
-    permission per rule of every pipeline stack would outgrow)."""
-
-    def __init__(self, function_arn: str, dead_letters: sqs.IQueue) -> None:
-        self.function_arn, self.dead_letters = function_arn, dead_letters
-
-    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
-        self.dead_letters.add_to_resource_policy(iam.PolicyStatement(
-            sid=f"From{cdk.Names.node_unique_id(rule.node)}"[:64], actions=["sqs:SendMessage"],
-            principals=[iam.ServicePrincipal("events.amazonaws.com")], resources=[self.dead_letters.queue_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}}))
-        return events.RuleTargetConfig(
-            arn=self.function_arn, dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
-                arn=self.dead_letters.queue_arn),
-            retry_policy=events.CfnRule.RetryPolicyProperty(maximum_retry_attempts=8,
-                                                            maximum_event_age_in_seconds=6 * 3600))
 
 
 def as_event_pattern(raw: dict[str, Any]) -> events.EventPattern:

@@ -11,7 +11,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ..config import EnvConfig
-from ..naming import construct_id, short_name
+from ..naming import short_name
 
 PERIOD = cdk.Duration.minutes(5)
 
@@ -26,7 +26,7 @@ class Monitoring(Construct):
         for pipeline, machine in sorted(machines.items()):
             failed = machine.metric_failed(period=PERIOD, statistic="Sum")
             alarm = cloudwatch.Alarm(
-                self, f"Failed{construct_id(pipeline)}", alarm_name=f"{config.prefix}{pipeline}-failed",
+                self, f"Failed-{pipeline}", alarm_name=f"{config.prefix}{pipeline}-failed",
                 alarm_description=f"A run of pipeline {pipeline} failed, timed out or was aborted "
                                   f"(see `sluice runs {pipeline}`).",
                 metric=cloudwatch.MathExpression(
@@ -42,6 +42,8 @@ class Monitoring(Construct):
             widgets.append(cloudwatch.GraphWidget(
                 title=pipeline, width=12, left=[machine.metric_succeeded(period=PERIOD, statistic="Sum"), failed],
                 right=[machine.metric_time(period=PERIOD, statistic="p90")]))
+        if not widgets:
+            return  # a stack whose pipelines were all removed
         self.dashboard = cloudwatch.Dashboard(self, "Dashboard",
                                               dashboard_name=short_name(config.prefix.rstrip("-"), shard),
                                               widgets=[widgets[i:i + 2] for i in range(0, len(widgets), 2)])

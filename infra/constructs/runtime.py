@@ -47,8 +47,7 @@ SPECS = {
     "dispatch": FunctionSpec(512, 120, READ_WRITE, True),
     "complete": FunctionSpec(512, 120, READ_WRITE, True),
     "record": FunctionSpec(256, 30, RECORD_ONLY, False),
-    # Shorter than the sweep interval, so with one reserved instance sweeps never overlap.
-    "sweep": FunctionSpec(512, 240, READ_WRITE, True),
+    "sweep": FunctionSpec(512, 240, READ_WRITE, True),  # at most; see _timeout
 }
 
 
@@ -98,7 +97,7 @@ class Runtime(Construct):
         function = lambda_.Function(
             self, name.title(), function_name=function_name(config, name), runtime=RUNTIME,
             architecture=architecture, code=code, handler=f"functions.{name}.handler.handler", layers=[self.layer],
-            memory_size=spec.memory, timeout=cdk.Duration.seconds(spec.timeout), role=role, log_group=log_group,
+            memory_size=spec.memory, timeout=cdk.Duration.seconds(self._timeout(name)), role=role, log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             reserved_concurrent_executions=self._reserved(name), environment=self._environment(name, store))
         store.grant(function, spec.store)
@@ -127,6 +126,13 @@ class Runtime(Construct):
                     "this environment (their names share the prefix); execution names are made per run",
                     resources=[as_finding(self, executions)])
         return function
+
+    def _timeout(self, name: str) -> int:
+        if name == "sweep":
+            # Shorter than the sweep interval, so with one reserved instance sweeps never overlap (an overlapping
+            # one would be throttled and retried by Lambda for hours).
+            return max(30, min(SPECS[name].timeout, self.config.sweep_every_minutes * 60 - 30))
+        return SPECS[name].timeout
 
     def _reserved(self, name: str) -> int | None:
         if name == "sweep":

@@ -24,14 +24,22 @@ from ..naming import short_name
 # start goes to the dead-letter queue rather than vanishing.
 RETRY_ATTEMPTS = 10
 MAX_EVENT_AGE = cdk.Duration.hours(4)
+START_MARGIN = dt.timedelta(minutes=10)
 
 
 class Schedules(Construct):
     def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, state_machine: sfn.IStateMachine,
-                 config: EnvConfig, role: iam.IRole, dead_letters: sqs.IQueue) -> None:
+                 config: EnvConfig, role: iam.IRole, dead_letters: sqs.IQueue, now: dt.datetime) -> None:
         super().__init__(scope, id)
-        self.schedules = [
-            scheduler.Schedule(
+        self.schedules: list[scheduler.Schedule] = []
+        for i, s in enumerate(pipeline.schedules):
+            start, end = _instant(s.start, s.timezone), _instant(s.end, s.timezone)
+            # Scheduler refuses a start date more than 5 minutes past: a start already reached is in effect anyway.
+            if start is not None and start <= now + START_MARGIN:
+                start = None
+            # An end already past: the schedule is over, deployed disabled (Scheduler refuses a past end date too).
+            over = end is not None and end <= now
+            self.schedules.append(scheduler.Schedule(
                 self, f"Schedule{i}", schedule_name=short_name(config.prefix.rstrip("-"), pipeline.name, str(i)),
                 description=f"{pipeline.name}: {s.expression} ({s.timezone})",
                 schedule=scheduler.ScheduleExpression.expression(s.expression, cdk.TimeZone.of(s.timezone)),
@@ -40,9 +48,7 @@ class Schedules(Construct):
                     max_event_age=MAX_EVENT_AGE, input=scheduler.ScheduleTargetInput.from_object(_input(s, i))),
                 time_window=(scheduler.TimeWindow.flexible(cdk.Duration.seconds(s.flexible_window))
                              if s.flexible_window else scheduler.TimeWindow.off()),
-                start=_instant(s.start, s.timezone), end=_instant(s.end, s.timezone), enabled=s.enabled)
-            for i, s in enumerate(pipeline.schedules)
-        ]
+                start=start, end=None if over else end, enabled=s.enabled and not over))
 
 
 def _input(schedule: Schedule, index: int) -> dict[str, object]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -20,6 +19,7 @@ from sluice.spec.pipeline import S3Trigger, Trigger
 from ..config import EnvConfig
 from ..naming import short_name
 from .job_events import as_event_pattern
+from .rule_target import DirectTarget, Transformed
 
 RETRY_ATTEMPTS = 10
 MAX_EVENT_AGE = cdk.Duration.hours(4)
@@ -38,23 +38,22 @@ class Triggers(Construct):
             rule = events.Rule(self, f"Trigger{i}", rule_name=name, event_bus=bus,
                                event_pattern=as_event_pattern(pattern(trigger)),
                                description=f"start {pipeline.name}: {describe(trigger)}")
-            rule.add_target(targets.SfnStateMachine(
-                state_machine, role=role, dead_letter_queue=dead_letters, retry_attempts=RETRY_ATTEMPTS,
-                max_event_age=MAX_EVENT_AGE))
-            cfn = rule.node.default_child
-            assert isinstance(cfn, events.CfnRule)
-            cfn.add_property_override("Targets.0.InputTransformer", input_transformer(trigger, name))
+            rule.add_target(DirectTarget(
+                state_machine.state_machine_arn, role=role, dead_letters=dead_letters,
+                retry_attempts=RETRY_ATTEMPTS, max_event_age=MAX_EVENT_AGE,
+                input_transformer=input_transformer(trigger, name)))
             self.rules.append(rule)
+        if self.rules:
+            state_machine.grant_start_execution(role)
 
 
-def input_transformer(trigger: Trigger, rule_name: str) -> dict[str, Any]:
+def input_transformer(trigger: Trigger, rule_name: str) -> Transformed:
     """The run input (sluice.contract.RunInput): the whole event (EventBridge's predefined <aws.events.event.json>;
     CDK's EventField cannot name it), its time as the logical date, the trigger's parameters."""
     source = _compact({"type": "event", "rule": rule_name})[:-1] + ',"event_id":<id>}'
     params = _compact(trigger.params)
-    return {"InputPathsMap": {"time": "$.time", "id": "$.id"},
-            "InputTemplate": f'{{"params":{params},"logical_date":<time>,"trigger":{source},'
-                             f'"event":<aws.events.event.json>}}'}
+    return Transformed({"time": "$.time", "id": "$.id"},
+                       f'{{"params":{params},"logical_date":<time>,"trigger":{source},"event":<aws.events.event.json>}}')
 
 
 def _compact(value: Any) -> str:

@@ -3,6 +3,7 @@ that tell `complete` their jobs ended and a dashboard."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,15 +21,17 @@ from ..constructs.job_events import JobEvents
 from ..constructs.job_role import JobRole
 from ..constructs.monitoring import Monitoring
 from ..constructs.pipeline_state_machine import PipelineStateMachine
+from ..constructs.rule_target import allow_sluice_rules
 from ..constructs.schedules import Schedules
 from ..constructs.triggers import Triggers
 from ..nag import acknowledge
-from ..naming import alarm_topic_name, arn_in, construct_id, function_name
+from ..naming import alarm_topic_name, arn_in, function_name
 
 
 class PipelineStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, config: EnvConfig, shard: str, pipelines: list[Pipeline],
-                 definitions: dict[str, dict[str, Any]], destinations_for: Sequence[str] = (), **kwargs: Any) -> None:
+                 definitions: dict[str, dict[str, Any]], now: dt.datetime, destinations_for: Sequence[str] = (),
+                 **kwargs: Any) -> None:
         names = ", ".join(p.name for p in pipelines)
         super().__init__(scope, id, description=f"Sluice pipelines ({config.name}, {shard}): {names}"[:1024], **kwargs)
         self.config, self.shard = config, shard
@@ -36,6 +39,7 @@ class PipelineStack(cdk.Stack):
         self.dead_letters = sqs.Queue(self, "DeadLetters", enforce_ssl=True,
                                       encryption=sqs.QueueEncryption.SQS_MANAGED,
                                       retention_period=cdk.Duration.days(14))
+        allow_sluice_rules(self.dead_letters, config)
         acknowledge(self.dead_letters, "SQS3", "this queue is the dead-letter queue of these pipelines' schedules "
                     "and trigger rules (starts that failed after retries) and of their job-end rules")
         self.scheduler_role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal(
@@ -46,14 +50,16 @@ class PipelineStack(cdk.Stack):
         self.machines: dict[str, sfn.StateMachine] = {}
         self.job_roles: dict[str, iam.Role] = {}
         for pipeline in pipelines:
-            machine = PipelineStateMachine(self, construct_id(pipeline.name), pipeline=pipeline,
+            # The pipeline's name as its construct id: names are unique, and any rewriting of them may not be
+            # (title-casing makes 'etl-2b' and 'etl2b' the same).
+            machine = PipelineStateMachine(self, pipeline.name, pipeline=pipeline,
                                            definition=definitions[pipeline.name], config=config,
                                            dispatcher_arn=dispatcher)
             self.machines[pipeline.name] = machine.state_machine
             self.job_roles[pipeline.name] = JobRole(machine, "Jobs", pipeline=pipeline, config=config).role
             if pipeline.schedules:
                 Schedules(machine, "Schedules", pipeline=pipeline, state_machine=machine.state_machine,
-                          config=config, role=self.scheduler_role, dead_letters=self.dead_letters)
+                          config=config, role=self.scheduler_role, dead_letters=self.dead_letters, now=now)
             if pipeline.triggers:
                 Triggers(machine, "Triggers", pipeline=pipeline, state_machine=machine.state_machine, config=config,
                          role=self.events_role, dead_letters=self.dead_letters)

@@ -3,6 +3,7 @@ task definitions without a revision, child pipelines, flexible and bounded sched
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -21,7 +22,9 @@ PARENT = {
     "name": "orders-hourly",
     "params": {"region": {"type": "string", "default": "eu"}},
     "schedules": [{"rate": "1 hour", "flexible_window": "15m", "end": "2027-06-30T00:00:00", "timezone": "Asia/Tokyo"},
-                  {"cron": "0 9 * * 1", "enabled": False, "params": {"region": "us"}}],
+                  {"cron": "0 9 * * 1", "enabled": False, "params": {"region": "us"}},
+                  {"rate": "1 day", "start": "2026-01-01", "end": "2026-06-01"},  # over by NOW
+                  {"rate": "2 days", "start": "2026-01-01", "end": "2030-01-01"}],  # started before NOW
     "triggers": [{"event": {"bus": "orders", "pattern": {"source": ["shop.orders"], "detail-type": ["OrderPlaced"]}},
                   "params": {"region": "apac"}}],
     "tasks": {
@@ -30,6 +33,7 @@ PARENT = {
                                                     "network": NETWORK}},
         "child": {"depends_on": ["load"], "pipeline": {"name": "orders-rollup"}},
         "notify": {"depends_on": ["child"], "lambda": {"function": FN_ARN}},
+        "audit": {"depends_on": ["child"], "lambda": {"function": "audit-log:prod"}},
     },
 }
 CHILD = {"name": "orders-rollup", "tasks": {"rollup": {"glue": {"job": "orders-rollup"}}}}
@@ -40,7 +44,8 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     pipelines = {p["name"]: Pipeline.model_validate(p) for p in (PARENT, CHILD)}
     config = load_env("dev")
     outdir = tmp_path_factory.mktemp("cdk-edge")
-    built = build_app(pipelines, config, assets=default_assets(config.architecture), outdir=str(outdir))
+    built = build_app(pipelines, config, assets=default_assets(config.architecture), outdir=str(outdir),
+                      now=dt.datetime(2026, 11, 29, tzinfo=dt.UTC))
     built.app.synth()  # cdk-nag passes: every wildcard these names need is acknowledged with its reason
     return Synth(built, outdir)
 
@@ -66,6 +71,12 @@ def test_flexible_bounded_and_disabled_schedules(edge):
     assert weekly["State"] == "DISABLED"
     assert weekly["ScheduleExpression"] == "cron(0 9 ? * 2 *)"  # Unix Monday (1) is EventBridge's 2
     assert json.loads(weekly["Target"]["Input"])["params"] == {"region": "us"}
+    # Scheduler refuses start and end dates in the past: a schedule that ended is deployed disabled, one that
+    # started is deployed without its start date (it is in effect)
+    ended, started = schedules["sluice-dev-orders-hourly-2"], schedules["sluice-dev-orders-hourly-3"]
+    assert ended["State"] == "DISABLED" and "EndDate" not in ended and "StartDate" not in ended
+    assert started["State"] == "ENABLED" and "StartDate" not in started
+    assert started["EndDate"] == "2030-01-01T00:00:00.000Z"  # the schedule's time zone is UTC
 
 
 def test_templated_names_narrow_to_patterns_in_rules_and_grants(edge):
@@ -73,16 +84,22 @@ def test_templated_names_narrow_to_patterns_in_rules_and_grants(edge):
     glue = rules["sluice-dev-pipelines-1-glue-ended"]["EventPattern"]["detail"]["jobName"]
     assert glue == [{"wildcard": "etl-*-extract"}, "orders-rollup"]
     functions = rules["sluice-dev-pipelines-1-lambda-ended"]["EventPattern"]["detail"]["requestContext"]
-    assert functions == {"functionArn": [{"wildcard": f"{FN_ARN}:*"}]}
+    # an alias is reported as itself (…:function:audit-log:prod), an unqualified function as …:$LATEST
+    (unqualified, alias) = functions["functionArn"]  # sorted as written: "arn:..." before "audit-log:prod"
+    assert alias["Fn::Join"][1][-1] == ":function:audit-log:prod" and unqualified == {"wildcard": f"{FN_ARN}:*"}
+    (config,) = edge.resources("sluice-dev-pipelines-1", "AWS::Lambda::EventInvokeConfig").values()
+    assert (config["Properties"]["FunctionName"], config["Properties"]["Qualifier"]) == ("audit-log", "prod")
     roles = {k: r for k, r in edge.resources("sluice-dev-pipelines-1", "AWS::IAM::Policy").items()
-             if k.startswith("OrdersHourlyJobsRole")}
+             if k.startswith("ordershourlyJobsRole")}
     (policy,) = roles.values()
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     assert statements["GlueJobs"]["Resource"]["Fn::Join"][1][-1] == ":job/etl-*-extract"
     assert statements["EcsRunTask"]["Resource"]["Fn::Join"][1][-1] == ":task-definition/loader:*"
-    assert statements["LambdaTasks"]["Resource"] == FN_ARN
+    by_arn, alias_arn = statements["LambdaTasks"]["Resource"]
+    assert by_arn == FN_ARN and alias_arn["Fn::Join"][1][-1] == ":function:audit-log:prod"
     assert statements["ChildPipelinesStart"]["Resource"]["Fn::Join"][1][-1] == ":stateMachine:sluice-dev-orders-rollup"
-    # the function is another account's: Sluice does not try to set its destinations, and says so before synth
-    edge.assertions("sluice-dev-pipelines-1").resource_count_is("AWS::Lambda::EventInvokeConfig", 0)
+    # a function by ARN may be another account's: Sluice does not set its destinations, and says so before synth
     warnings = check({"orders-hourly": Pipeline.model_validate(PARENT)}, load_env("dev")).warnings
-    assert len(warnings) == 1 and FN_ARN in warnings[0]
+    assert [w.split(":")[0] for w in warnings] == ["pipeline 'orders-hourly', task 'load'",
+                                                   "pipeline 'orders-hourly', task 'notify'"]
+    assert "no 'roles' listed" in warnings[0] and FN_ARN in warnings[1]

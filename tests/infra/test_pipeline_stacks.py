@@ -56,7 +56,7 @@ def test_no_unresolved_placeholder_in_any_definition(dev, prod):
 
 
 def test_a_state_machine_may_only_invoke_the_dispatcher(dev):
-    statements = _policy_of(dev, "DailySalesEtlRole")
+    statements = _policy_of(dev, "dailysalesetlRole")
     (dispatch,) = [s for s in statements if s.get("Sid") == "Dispatch"]
     assert dispatch["Action"] == "lambda:InvokeFunction"
     assert dispatch["Resource"]["Fn::Join"][1][-1] == ":function:sluice-dev-dispatch"
@@ -68,7 +68,7 @@ def test_a_state_machine_may_only_invoke_the_dispatcher(dev):
 
 def test_job_role_allows_exactly_the_pipelines_jobs(dev):
     # GIVEN daily-sales-etl WHEN its job role is synthesized THEN it holds exactly these statements
-    statements = {s["Sid"]: s for s in _policy_of(dev, "DailySalesEtlJobsRole")}
+    statements = {s["Sid"]: s for s in _policy_of(dev, "dailysalesetlJobsRole")}
     assert sorted(statements) == ["EcsListTasks", "EcsRunTask", "EcsTaskRoles", "EcsTasks", "EmrServerlessJobs",
                                   "EmrServerlessRoles", "GlueJobs", "LambdaTasks"]
     glue = statements["GlueJobs"]
@@ -83,7 +83,7 @@ def test_job_role_allows_exactly_the_pipelines_jobs(dev):
                      "arn:aws:iam::123456789012:role/warehouse-loader-task"]}
     assert statements["LambdaTasks"]["Resource"]["Fn::Join"][1][-1] == ":function:sales-notify"
     roles = dev.resources(STACK, "AWS::IAM::Role")
-    (job_role,) = [r["Properties"] for k, r in roles.items() if k.startswith("DailySalesEtlJobsRole")]
+    (job_role,) = [r["Properties"] for k, r in roles.items() if k.startswith("dailysalesetlJobsRole")]
     assert job_role["RoleName"] == "sluice-dev-daily-sales-etl" and job_role["Path"] == "/sluice-dev-jobs/"
     principals = [p for s in job_role["AssumeRolePolicyDocument"]["Statement"] for p in (
         s["Principal"]["AWS"] if isinstance(s["Principal"]["AWS"], list) else [s["Principal"]["AWS"]])]

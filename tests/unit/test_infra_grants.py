@@ -82,3 +82,16 @@ def test_infra_never_imports_functions():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "functions" or n.startswith("functions.") for n in names), path
+
+
+def test_ecs_arns_stay_in_their_own_account_and_region():
+    # GIVEN a cluster and task definition named by ARN in another account WHEN granted THEN those ARNs are used
+    # as written (not rebuilt in the stack's account), and the tasks are that cluster's
+    cluster = "arn:aws:ecs:us-east-1:210987654321:cluster/shared"
+    definition = "arn:aws:ecs:us-east-1:210987654321:task-definition/loader:4"
+    pipeline = Pipeline.model_validate({"name": "cross", "tasks": {"a": {"ecs": {
+        "cluster": cluster, "task_definition": definition, "network": {"subnets": ["s"], "security_groups": ["g"]}}}}})
+    grants = _by_sid(pipeline)
+    assert grants["EcsRunTask"].resources == (definition,)
+    assert grants["EcsRunTask"].conditions == {"ArnEquals": {"ecs:cluster": [cluster]}}
+    assert grants["EcsTasks"].resources == ("arn:aws:ecs:us-east-1:210987654321:task/shared/*",)
