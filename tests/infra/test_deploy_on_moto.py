@@ -1,0 +1,102 @@
+"""The synthesized stacks, created in moto's CloudFormation as `cdk deploy` would (assets uploaded, bootstrap
+version present): every intrinsic resolves, and what the functions read from their environment names what the
+stacks created. (moto skips Scheduler schedules, alarms, queue and topic policies and async-invoke settings;
+the synth tests cover those.)"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.settings import Settings
+from sluice.run_store_schema import INDEXES
+from tests.infra.conftest import Synth
+
+pytestmark = pytest.mark.synth
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+STACKS = ("sluice-dev-platform", "sluice-dev-pipelines-1")
+
+
+def _zip(source: Path) -> bytes:
+    if source.is_file():
+        return source.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            archive.write(path, path.relative_to(source))
+    return buffer.getvalue()
+
+
+def _publish_assets(synth: Synth, stack: str) -> None:
+    """What cdk-assets does before a deploy: each file asset, zipped, to the bootstrap bucket."""
+    s3 = boto3.client("s3")
+    manifest = json.loads((synth.outdir / f"{stack}.assets.json").read_text())
+    for asset in manifest.get("files", {}).values():
+        for destination in asset["destinations"].values():
+            bucket = destination["bucketName"].replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", REGION)
+            if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+            s3.put_object(Bucket=bucket, Key=destination["objectKey"],
+                          Body=_zip(synth.outdir / asset["source"]["path"]))
+
+
+@pytest.fixture(scope="module")
+def deployed(dev: Synth):
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        # fake credentials and a fixed region: nothing here may reach real AWS
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+            env.setenv(key, value)
+        boto3.client("ssm").put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
+        cloudformation = boto3.client("cloudformation")
+        for stack in STACKS:  # the platform first, as its dependency says
+            _publish_assets(dev, stack)
+            template = (dev.outdir / f"{stack}.template.json").read_text()
+            cloudformation.create_stack(StackName=stack, TemplateBody=template, Capabilities=["CAPABILITY_NAMED_IAM"])
+        yield cloudformation
+
+
+def test_both_stacks_are_created(deployed):
+    for stack in STACKS:
+        (described,) = deployed.describe_stacks(StackName=stack)["Stacks"]
+        assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
+
+
+def test_functions_settings_name_the_table_machines_and_job_roles_the_stacks_created(deployed):
+    lambda_, iam, sfn = boto3.client("lambda"), boto3.client("iam"), boto3.client("stepfunctions")
+    machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
+    assert sorted(machines) == ["sluice-dev-daily-sales-etl", "sluice-dev-marketing-attribution",
+                                "sluice-dev-ml-training"]
+    for name in ("dispatch", "complete", "record", "sweep"):
+        config = lambda_.get_function_configuration(FunctionName=f"sluice-dev-{name}")
+        assert config["Handler"] == f"functions.{name}.handler.handler"
+        settings = Settings.from_env(config["Environment"]["Variables"])  # as the function does at cold start
+        assert settings.table_name == "sluice-dev-runs"
+        for pipeline in ("daily-sales-etl", "ml-training"):
+            assert f"{settings.state_machine_arn_prefix}{pipeline}" == machines[f"sluice-dev-{pipeline}"]
+            role = iam.get_role(RoleName=f"sluice-dev-{pipeline}")["Role"]
+            assert f"{settings.job_role_arn_prefix}{pipeline}" == role["Arn"]
+            assert role["Path"] == "/sluice-dev-jobs/"
+
+
+def test_run_store_table_has_the_runtime_indexes(deployed):
+    table = boto3.client("dynamodb").describe_table(TableName="sluice-dev-runs")["Table"]
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == set(INDEXES)
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_job_end_and_trigger_rules_exist_with_their_patterns(deployed):
+    events = boto3.client("events")
+    rules = {r["Name"]: r for r in events.list_rules(NamePrefix="sluice-dev-")["Rules"]}
+    assert {"sluice-dev-executions", "sluice-dev-sweep", "sluice-dev-marketing-attribution-trigger-0",
+            "sluice-dev-pipelines-1-glue-ended", "sluice-dev-pipelines-1-ecs-ended"} <= set(rules)
+    glue = json.loads(rules["sluice-dev-pipelines-1-glue-ended"]["EventPattern"])
+    assert glue["detail"]["state"] == ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
+    (target,) = events.list_targets_by_rule(Rule="sluice-dev-pipelines-1-glue-ended")["Targets"]
+    assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-dev-complete"
