@@ -63,7 +63,8 @@ def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Asse
         stack = PipelineStack(app, f"{config.prefix}pipelines-{shard}", config=config, shard=f"pipelines-{shard}",
                               pipelines=[pipelines[name] for name in placement.members(shard)],
                               definitions=definitions, env=env, now=now or dt.datetime.now(dt.UTC),
-                              destinations_for=[f for f, s in placement.destinations.items() if s == shard])
+                              destinations_for=[f for f, s in placement.destinations.items()
+                                                if s == shard and config.lambda_destinations])
         stack.add_stack_dependency(platform, "functions, roles and the alarm topic are named, not exported")
         stacks.append(stack)
     for key, value in config.tags.items():

@@ -35,10 +35,12 @@ def check(pipelines: Mapping[str, Pipeline], config: EnvConfig) -> Findings:
                 warnings.append(f"pipeline '{name}', task '{task_name}': no 'roles' listed, so Sluice may pass none "
                                 "to ECS; a task definition with a task or execution role (every Fargate task that "
                                 "pulls from ECR or logs to CloudWatch has one) is then refused with AccessDenied")
-            function = getattr(task.job, "function", None)
-            if task.kind == "lambda" and function and ("{{" in function or function.startswith("arn:")):
-                warnings.append(f"pipeline '{name}', task '{task_name}': Sluice sets asynchronous-invoke "
-                                f"destinations only on functions named literally; give '{function}' destinations "
+            function = str(getattr(task.job, "function", ""))
+            if task.kind == "lambda" and (not config.lambda_destinations or "{{" in function
+                                          or function.startswith("arn:")):
+                why = (f"lambda_destinations is off in environment '{config.name}'" if not config.lambda_destinations
+                       else "Sluice sets asynchronous-invoke destinations only on functions named literally")
+                warnings.append(f"pipeline '{name}', task '{task_name}': {why}; give '{function}' destinations "
                                 "(success and failure) to the default event bus yourself, or its end is never heard "
                                 "(the sweeper cannot ask Lambda about an invocation)")
     return Findings(errors, warnings)

@@ -29,6 +29,9 @@ class EnvConfig(BaseModel):
     execution_logs: Literal["ALL", "ERROR", "FATAL", "OFF"] = "ALL"
     architecture: Literal["arm64", "x86_64"] = "arm64"
     record_ttl_days: Annotated[int, Field(ge=1)] = 90
+    # Sluice sets the async-invoke destinations of the functions Lambda tasks name; off, the deploy does not need
+    # those functions to exist yet, and each must get its destinations (to the default event bus) elsewhere.
+    lambda_destinations: bool = True
     dispatch_reserved_concurrency: Annotated[int, Field(ge=1)] | None = None
     sweep_every_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     sweep_after_seconds: Annotated[int, Field(ge=60)] = 900

@@ -102,7 +102,7 @@ def assign(pipelines: Mapping[str, Pipeline], definitions: Mapping[str, Mapping[
             raise ShardError(f"pipeline '{name}' names more jobs than one IAM role can allow ({size} of "
                              f"{MAX_ROLE_POLICY_CHARS} policy characters); split it into pipelines run as children")
     costs = {name: cost_of(pipelines[name], definitions[name]) for name in pipelines}
-    stacks = max([previous.stacks, *placed.values()], default=0)
+    stacks = max([previous.stacks, *placed.values(), *previous.destinations.values()], default=0)
     used = {shard: Cost(STACK_RESOURCES, 0) for shard in range(1, stacks + 1)}
     for name, shard in placed.items():
         used[shard] = used[shard] + costs[name]
@@ -130,7 +130,8 @@ def _destinations(pipelines: Mapping[str, Pipeline], placed: Mapping[str, int],
         for task in pipeline.tasks.values():
             function = getattr(task.job, "function", None)
             if task.kind == "lambda" and function and "{{" not in function and not function.startswith("arn:"):
-                users.setdefault(function, []).append(name)
+                # 'fn' and 'fn:$LATEST' are one setting; an alias or version is its own
+                users.setdefault(function.removesuffix(":$LATEST"), []).append(name)
     return {f: previous.get(f) or min(placed[n] for n in users[f]) for f in sorted(users)}
 
 

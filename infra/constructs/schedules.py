@@ -24,7 +24,7 @@ from ..naming import short_name
 # start goes to the dead-letter queue rather than vanishing.
 RETRY_ATTEMPTS = 10
 MAX_EVENT_AGE = cdk.Duration.hours(4)
-START_MARGIN = dt.timedelta(minutes=10)
+DEPLOY_MARGIN = dt.timedelta(minutes=30)  # between synth and the schedule's creation
 
 
 class Schedules(Construct):
@@ -34,11 +34,11 @@ class Schedules(Construct):
         self.schedules: list[scheduler.Schedule] = []
         for i, s in enumerate(pipeline.schedules):
             start, end = _instant(s.start, s.timezone), _instant(s.end, s.timezone)
-            # Scheduler refuses a start date more than 5 minutes past: a start already reached is in effect anyway.
-            if start is not None and start <= now + START_MARGIN:
+            # Scheduler refuses dates in the past, and the template is deployed a while after synth: a start
+            # reached by then is in effect anyway; a schedule whose end is reached by then is deployed disabled.
+            if start is not None and start <= now + DEPLOY_MARGIN:
                 start = None
-            # An end already past: the schedule is over, deployed disabled (Scheduler refuses a past end date too).
-            over = end is not None and end <= now
+            over = end is not None and end <= now + DEPLOY_MARGIN
             self.schedules.append(scheduler.Schedule(
                 self, f"Schedule{i}", schedule_name=short_name(config.prefix.rstrip("-"), pipeline.name, str(i)),
                 description=f"{pipeline.name}: {s.expression} ({s.timezone})",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import SpecModel
 from .fields import PipelineName
 
 NonEmpty = Annotated[str, Field(min_length=1, max_length=2048)]
+# A Lambda function as Sluice can scope IAM, rules and async-invoke settings to it: a name or a full ARN, each with
+# an optional alias or version; Lambda's partial ARNs (123456789012:function:f) are not accepted.
+FUNCTION_PATTERN = (r"^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}"
+                    r"(:[A-Za-z0-9_$-]{1,128})?$|.*\{\{.*")  # templates: checked as templates
 
 
 class GlueJob(SpecModel):
@@ -86,8 +91,19 @@ class EcsTask(SpecModel):
 class LambdaCall(SpecModel):
     """Invoke a Lambda function asynchronously; its result comes back as the task output."""
 
-    function: NonEmpty = Field(description="function name or ARN")
+    function: NonEmpty = Field(
+        description="function name, name:alias (or :version), or function ARN (optionally qualified); may be a "
+        "template", json_schema_extra={"pattern": FUNCTION_PATTERN})
     payload: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("function")
+    @classmethod
+    def _function(cls, value: str) -> str:
+        if not re.fullmatch(FUNCTION_PATTERN, value):
+            raise ValueError(f"'{value}' is not a function Sluice can grant and listen to: use a name "
+                             "(sales-notify), a name with an alias or version (sales-notify:prod) or a full function "
+                             "ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:ALIAS])")
+        return value
 
 
 class ChildPipeline(SpecModel):

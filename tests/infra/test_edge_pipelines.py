@@ -62,6 +62,18 @@ def test_event_trigger_listens_on_its_bus_with_its_pattern_and_params(edge):
     assert template.startswith('{"params":{"region":"apac"},"logical_date":<time>,')
 
 
+def test_one_queue_statement_takes_every_sluice_rule_on_any_bus(edge):
+    # CDK's targets would add a statement per rule (SQS allows 20): one covers default-bus and custom-bus rules
+    (policy,) = edge.resources("sluice-dev-pipelines-1", "AWS::SQS::QueuePolicy").values()
+    (allow,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"} and allow["Action"] == "sqs:SendMessage"
+    sources = [arn["Fn::Join"][1][-1] for arn in allow["Condition"]["ArnLike"]["aws:SourceArn"]]
+    assert sources == [":rule/sluice-dev-*", ":rule/*/sluice-dev-*"]  # rule/<name>, rule/<bus>/<name>
+    rules = _by_name(edge, "AWS::Events::Rule")
+    assert rules["sluice-dev-orders-hourly-trigger-0"]["Targets"][0]["DeadLetterConfig"]["Arn"] == {
+        "Fn::GetAtt": [next(k for k in edge.resources("sluice-dev-pipelines-1", "AWS::SQS::Queue")), "Arn"]}
+
+
 def test_flexible_bounded_and_disabled_schedules(edge):
     schedules = _by_name(edge, "AWS::Scheduler::Schedule")
     hourly, weekly = schedules["sluice-dev-orders-hourly-0"], schedules["sluice-dev-orders-hourly-1"]

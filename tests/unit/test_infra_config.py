@@ -55,3 +55,14 @@ def test_heartbeats_must_outlast_the_sweeper_and_unreachable_destinations_are_na
         "900 + one sweep every 5 min), since the sweeper sends heartbeats; raise it or lower those settings in "
         "infra/environments.yaml"]
     assert len(findings.warnings) == 1 and "'fn-{{ params.x }}'" in findings.warnings[0]
+
+
+def test_without_managed_destinations_every_lambda_task_is_named():
+    from infra.checks import check
+    from sluice.spec import Pipeline
+
+    pipeline = Pipeline.model_validate({"name": "pp", "tasks": {"a": {"lambda": {"function": "sales-notify"}}}})
+    config = load_env("dev").model_copy(update={"lambda_destinations": False})
+    (warning,) = check({"pp": pipeline}, config).warnings
+    assert warning.startswith("pipeline 'pp', task 'a': lambda_destinations is off in environment 'dev'; give "
+                              "'sales-notify' destinations")

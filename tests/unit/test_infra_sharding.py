@@ -105,3 +105,17 @@ def test_a_placed_pipeline_that_grew_past_the_limits_is_named():
     crowded = sharding.Placement(dict.fromkeys(pipelines, 1), 1)
     with pytest.raises(sharding.ShardError, match=r"stack 1 would hold .* team000-daily-etl, .* Move one"):
         sharding.assign(pipelines, _definitions(pipelines), crowded)
+
+
+def test_latest_is_the_unqualified_function_and_destination_stacks_are_kept():
+    from sluice.spec import Pipeline
+
+    def calls(name: str, function: str) -> Pipeline:
+        return Pipeline.model_validate({"name": name, "tasks": {"a": {"lambda": {"function": function}}}})
+
+    pipelines = {"aa": calls("aa", "fn"), "bb": calls("bb", "fn:$LATEST"), "cc": calls("cc", "fn:prod")}
+    placement = sharding.assign(pipelines, _definitions(pipelines))
+    assert placement.destinations == {"fn": 1, "fn:prod": 1}  # one setting for fn and fn:$LATEST
+    # a destination recorded in a stack past the pipelines' stays synthesized
+    assert sharding.assign(pipelines, _definitions(pipelines),
+                           sharding.Placement({}, 0, {"fn": 3})).stacks == 3

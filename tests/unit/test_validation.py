@@ -88,6 +88,9 @@ RULES = [
      ", ".join(KINDS)),
     ("no kind", task("description: nothing to run"), ("tasks", "a"), 3, "a task needs one kind block: glue", None),
     ("two kinds", task(GLUE, "lambda: {function: f}"), ("tasks", "a"), 3, "this one has glue and lambda", None),
+    ("partial function ARN", task("lambda: {function: '123456789012:function:f'}"),
+     ("tasks", "a", "lambda", "function"), 4,
+     "'123456789012:function:f' is not a function Sluice can grant and listen to: use a name", None),
     # schedules
     ("cron field count", top("schedules:", "  - cron: '0 5 * *'"), ("schedules", 0, "cron"), 3,
      "cron expression '0 5 * *' has 4 fields", None),
