@@ -7,16 +7,34 @@ tracing off the functions do not create the Tracer at all, so they do not pay fo
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.base import SingleMetric
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+NAMESPACE = "Sluice"
 logger = Logger(service="sluice")
-metrics = Metrics(namespace="Sluice", service="sluice")
+metrics = Metrics(namespace=NAMESPACE, service="sluice")
+
+
+def measure(name: str, value: float, unit: MetricUnit, *, pipeline: str, task: str | None = None,
+            error: str | None = None) -> None:
+    """One metric per pipeline (and task, and error name), emitted at once as EMF. Dimensions stay few and
+    bounded: a run id or a job id would make a metric per run, which CloudWatch bills and cannot alarm on."""
+    # Without the 'service' dimension Powertools adds from POWERTOOLS_SERVICE_NAME: it differs per function, and
+    # an alarm must name every dimension of the metric it watches.
+    metric = SingleMetric(namespace=NAMESPACE, service="")
+    metric.add_metric(name=name, unit=unit, value=value)
+    for key, dimension in (("pipeline", pipeline), ("task", task), ("error", error)):
+        if dimension is not None:
+            metric.add_dimension(name=key, value=dimension)
+    print(json.dumps(metric.serialize_metric_set(), separators=(",", ":")))  # EMF: CloudWatch reads stdout
 
 
 class _Untraced:

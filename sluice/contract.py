@@ -75,6 +75,7 @@ class DispatchRequest(_Model):
     task: str | None = None
     attempt: int = 0
     task_token: str | None = None
+    entered_at: str | None = Field(None, description="when the Task state was entered ($$.State.EnteredTime)")
     params: dict[str, Any] = Field(default_factory=dict)
     logical_date: str | None = None
     event: dict[str, Any] | None = None

@@ -199,7 +199,8 @@ class Simulation:
     def _task(self, state: Mapping[str, Any], data: Any, context: dict[str, Any]) -> Proc:
         retries: dict[int, int] = {}
         while True:
-            ctx = {**context, "State": {"RetryCount": sum(retries.values())}, "Task": {"Token": "token"}}
+            ctx = {**context, "State": {"RetryCount": sum(retries.values()), "EnteredTime": f"t+{self.now:g}s"},
+                   "Task": {"Token": "token"}}
             params = asl_eval.evaluate(state["Parameters"], data, ctx)
             try:
                 result = yield from self._dispatch(params["Payload"], state.get("TimeoutSeconds"))

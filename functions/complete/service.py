@@ -17,6 +17,7 @@ from ..events.types import JobEvent
 from ..observability import logger, metrics
 from ..runtime.context import task_output
 from ..runtime.records import Attempt
+from ..runtime.telemetry import measure_attempt
 
 # Index reads lag writes, and a fast job can end before its dispatcher recorded it: an end event for an unknown
 # job is retried (the Lambda's asynchronous retries) while it is this fresh; older ones belong to other tools.
@@ -49,8 +50,10 @@ class Completer:
         logger.append_keys(pipeline=attempt.pipeline, task=attempt.task, retry=attempt.retry)
         status = "LOST" if lost else state.status
         output = task_output(attempt, state.output, state.exit_code) if state.status == "SUCCEEDED" else None
-        if not self.store.end(attempt, status, error=state.error, exit_code=state.exit_code, output=output,
-                              event_id=event_id):
+        if self.store.end(attempt, status, error=state.error, exit_code=state.exit_code, output=output,
+                          event_id=event_id):
+            measure_attempt(attempt, status, seconds_between(attempt.started_at, self.clock()))
+        else:
             current = self.store.attempt(attempt.run, attempt.sk)
             # The same event again means our first handling may have died before answering: answer again (Step
             # Functions refuses a second answer to one token). Any other event for an ended attempt is stale.

@@ -24,6 +24,7 @@ from ..adapters.tokens import TokenGoneError, Tokens
 from ..observability import logger, metrics
 from ..runtime.context import render_context
 from ..runtime.records import STARTING, Attempt, RunView, attempt_key
+from ..runtime.telemetry import measure_attempt, measure_dispatch
 
 # Errors a state machine raises itself when it stops waiting for a task's token.
 _STATE_TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
@@ -189,7 +190,7 @@ class Dispatcher:
                 self._fail_attempt(attempt, DISPATCH_FAILED, f"task '{req.task}': {exc}")
             return
         if self.store.claim(attempt) is None:
-            self._launch(attempt)
+            self._launch(attempt, entered_at=req.entered_at)
 
     def _adopted(self, req: DispatchRequest, unfinished: list[Attempt]) -> bool:
         """Hand an unfinished earlier attempt to this state attempt; True when one was taken over."""
@@ -205,7 +206,7 @@ class Dispatcher:
             self.close(earlier, "TIMED_OUT", f"the state machine's attempt {earlier.retry + 1} timed out")
         return False
 
-    def _launch(self, attempt: Attempt) -> None:
+    def _launch(self, attempt: Attempt, *, entered_at: str | None = None) -> None:
         adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None:
             self._fail_attempt(attempt, DISPATCH_FAILED, f"no adapter for task kind '{attempt.kind}'")
@@ -217,6 +218,8 @@ class Dispatcher:
             return
         self.store.mark_running(attempt, ref)
         metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
+        if entered_at is not None:
+            measure_dispatch(attempt, seconds_between(entered_at, self.clock()))
         logger.info("job started", task=attempt.task, kind=attempt.kind, external_id=ref.external_id)
 
     def _timed_out(self, attempt: Attempt, req: DispatchRequest) -> bool:
@@ -227,6 +230,7 @@ class Dispatcher:
         """End an attempt the state machine no longer waits for, and stop its job."""
         if not self.store.end(attempt, status, error=reason):
             return
+        measure_attempt(attempt, status, seconds_between(attempt.started_at, self.clock()))
         adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None:
             return

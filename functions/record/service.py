@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..adapters.clock import seconds_between
 from ..adapters.executions import Executions
+from ..adapters.runs import ENDS as RUN_ENDS
 from ..adapters.runs import RunRecords
 from ..events.types import ExecutionEvent
+from ..observability import measure
+
+# Metric names per run status (dimension: pipeline). monitoring alarms and dashboards read these names.
+RUN_METRICS = {"RUNNING": "RunsStarted", "SUCCEEDED": "RunsSucceeded", "FAILED": "RunsFailed",
+               "TIMED_OUT": "RunsTimedOut", "ABORTED": "RunsAborted", "PENDING_REDRIVE": "RunsPendingRedrive"}
 
 
 class Recorder:
@@ -16,6 +25,11 @@ class Recorder:
         if identity is None:
             return "ignored: not a Sluice state machine"
         pipeline, config_hash = identity
-        if self.runs.record(event, pipeline, config_hash):
-            return f"run {event.status}"
-        return f"ignored: a later status is recorded than {event.status}"
+        if not self.runs.record(event, pipeline, config_hash):
+            return f"ignored: a later status is recorded than {event.status}"
+        # Counted once: a repeated or late event changes nothing above and returns before this.
+        measure(RUN_METRICS[event.status], 1, MetricUnit.Count, pipeline=pipeline)
+        if event.status in RUN_ENDS and event.start_date and event.stop_date:
+            measure("RunDuration", seconds_between(event.start_date, event.stop_date), MetricUnit.Seconds,
+                    pipeline=pipeline)
+        return f"run {event.status}"

@@ -33,6 +33,7 @@ def dispatch(payload: dict[str, Any], *, token: bool, next_state: str | None, **
     if token:
         body["task_token.$"] = "$$.Task.Token"
         body["attempt.$"] = "$$.State.RetryCount"
+        body["entered_at.$"] = "$$.State.EnteredTime"  # dispatch latency: from entering the state to the job start
     state: dict[str, Any] = {
         "Type": "Task",
         "Resource": TOKEN_RESOURCE if token else INVOKE_RESOURCE,
