@@ -24,6 +24,7 @@ from . import lambda_asset, sharding
 from .checks import check
 from .config import DEFAULT_ENV, ConfigError, EnvConfig, load_env
 from .constructs.runtime import Assets
+from .stacks.overview import OverviewStack
 from .stacks.pipelines import PipelineStack
 from .stacks.platform import PlatformStack
 
@@ -36,6 +37,7 @@ class Built:
     app: cdk.App
     platform: PlatformStack
     pipeline_stacks: list[PipelineStack]
+    overview: OverviewStack
     placement: sharding.Placement
 
 
@@ -67,11 +69,16 @@ def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Asse
                                                 if s == shard and config.lambda_destinations])
         stack.add_stack_dependency(platform, "functions, roles and the alarm topic are named, not exported")
         stacks.append(stack)
+    alarm_names = [name for stack in stacks for monitoring in stack.monitoring.values()
+                   for name in monitoring.alarm_names]
+    overview = OverviewStack(app, f"{config.prefix}overview", config=config, alarm_names=alarm_names, env=env)
+    for stack in stacks:
+        overview.add_stack_dependency(stack, "its alarm widget names the pipelines' alarms")
     for key, value in config.tags.items():
         cdk.Tags.of(app).add(key, value)
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks())
-    return Built(app, platform, stacks, placement)
+    return Built(app, platform, stacks, overview, placement)
 
 
 def default_assets(architecture: str) -> Assets:

@@ -23,6 +23,7 @@ class EnvConfig(BaseModel):
     account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
     alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    alarm_https: list[Annotated[str, Field(pattern=r"^https://\S+$")]] = Field(default_factory=list)
     log_retention_days: int = 30
     removal_policy: Literal["destroy", "retain"] = "retain"
     tracing: bool = True
@@ -32,6 +33,8 @@ class EnvConfig(BaseModel):
     # Sluice sets the async-invoke destinations of the functions Lambda tasks name; off, the deploy does not need
     # those functions to exist yet, and each must get its destinations (to the default event bus) elsewhere.
     lambda_destinations: bool = True
+    # A CloudWatch dashboard per pipeline ($3 a month each past the free three); the overview is always made.
+    pipeline_dashboards: bool = True
     dispatch_reserved_concurrency: Annotated[int, Field(ge=1)] | None = None
     sweep_every_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     sweep_after_seconds: Annotated[int, Field(ge=60)] = 900

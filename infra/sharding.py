@@ -42,9 +42,12 @@ class ShardError(ValueError):
 
 def resources_of(pipeline: Pipeline) -> int:
     """CloudFormation resources one pipeline adds: state machine, its role, role policy and log group, its job role
-    and policy, the failed-runs alarm, each schedule, each trigger rule, async-invoke settings of each Lambda task."""
-    lambdas = sum(1 for t in pipeline.tasks.values() if t.kind == "lambda")
-    return 7 + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
+    and policy, its dashboard, its alarms (failed runs, timed-out runs, max_duration, each task's
+    expected_duration), each schedule, each trigger rule, async-invoke settings of each Lambda task."""
+    tasks = pipeline.tasks.values()
+    lambdas = sum(1 for t in tasks if t.kind == "lambda")
+    alarms = 1 + bool(pipeline.timeout) + bool(pipeline.max_duration) + sum(1 for t in tasks if t.expected_duration)
+    return 7 + alarms + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
 
 
 def policy_chars(grants: list[Grant]) -> int:

@@ -1,5 +1,5 @@
-"""Alarms and a dashboard for the pipelines of one stack. Every pipeline has a failed-executions alarm from the
-start; the monitoring issue adds duration, deadline and runtime alarms."""
+"""A pipeline's alarms and dashboard, from its spec and the metrics Sluice's functions emit (namespace Sluice,
+dimensions pipeline[, task[, error]]: functions/observability.measure) and Step Functions' own."""
 
 from __future__ import annotations
 
@@ -10,41 +10,143 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from sluice.spec import Pipeline
+
 from ..config import EnvConfig
-from ..naming import short_name
 
+NAMESPACE = "Sluice"
 PERIOD = cdk.Duration.minutes(5)
+WIDE = cdk.Duration.hours(1)  # dashboard graphs: one point per hour reads better over days
 
 
-class Monitoring(Construct):
-    def __init__(self, scope: Construct, id: str, *, machines: dict[str, sfn.StateMachine], config: EnvConfig,
-                 topic: sns.ITopic, shard: str) -> None:
+def sluice_metric(name: str, statistic: str, *, pipeline: str, task: str | None = None,
+                  period: cdk.Duration = PERIOD, label: str | None = None) -> cloudwatch.Metric:
+    dimensions = {"pipeline": pipeline, **({"task": task} if task else {})}
+    return cloudwatch.Metric(namespace=NAMESPACE, metric_name=name, dimensions_map=dimensions, statistic=statistic,
+                             period=period, label=label)
+
+
+def search(metric: str, statistic: str, *, label: str, keys: str = "pipeline", where: str = "",
+           period: cdk.Duration = WIDE) -> cloudwatch.MathExpression:
+    """One line per dimension value (task, error, pipeline) without listing them: a CloudWatch SEARCH."""
+    query = f'{{{NAMESPACE},{keys}}} MetricName="{metric}" {where}'.strip()
+    return cloudwatch.MathExpression(expression=f"SEARCH('{query}', '{statistic}', {int(period.to_seconds())})",
+                                     label=label, period=period, using_metrics={})
+
+
+def alarms_by_name(scope: Construct, names: list[str]) -> list[cloudwatch.IAlarm]:
+    """Alarms as ARNs built from their fixed names: no reference to the alarm resource, so a dashboard does not
+    depend on it (and the overview stack needs no export from the pipeline stacks)."""
+    stack = cdk.Stack.of(scope)
+    return [cloudwatch.Alarm.from_alarm_arn(
+        scope, f"Ref-{name}", f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{name}")
+        for name in names]
+
+
+class PipelineMonitoring(Construct):
+    def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, machine: sfn.StateMachine,
+                 config: EnvConfig, topic: sns.ITopic) -> None:
         super().__init__(scope, id)
-        action = actions.SnsAction(topic)
+        self.pipeline, self.machine, self.config = pipeline, machine, config
+        self.action = actions.SnsAction(topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {}
-        widgets: list[cloudwatch.IWidget] = []
-        for pipeline, machine in sorted(machines.items()):
-            failed = machine.metric_failed(period=PERIOD, statistic="Sum")
-            alarm = cloudwatch.Alarm(
-                self, f"Failed-{pipeline}", alarm_name=f"{config.prefix}{pipeline}-failed",
-                alarm_description=f"A run of pipeline {pipeline} failed, timed out or was aborted "
-                                  f"(see `sluice runs {pipeline}`).",
-                metric=cloudwatch.MathExpression(
-                    expression="failed + timedout + aborted", period=PERIOD, label="unsuccessful runs",
-                    using_metrics={"failed": failed,
-                                   "timedout": machine.metric_timed_out(period=PERIOD, statistic="Sum"),
-                                   "aborted": machine.metric_aborted(period=PERIOD, statistic="Sum")}),
-                threshold=1, evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-            alarm.add_alarm_action(action)
-            self.alarms[pipeline] = alarm
-            widgets.append(cloudwatch.GraphWidget(
-                title=pipeline, width=12, left=[machine.metric_succeeded(period=PERIOD, statistic="Sum"), failed],
-                right=[machine.metric_time(period=PERIOD, statistic="p90")]))
-        if not widgets:
-            return  # a stack whose pipelines were all removed
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard",
-                                              dashboard_name=short_name(config.prefix.rstrip("-"), shard),
-                                              widgets=[widgets[i:i + 2] for i in range(0, len(widgets), 2)])
+        self.alarm_names: list[str] = []  # as written: alarm.alarm_name is a reference, which would cross stacks
+        name = pipeline.name
+        where = self._where()
+        self._alarm("failed", "a run failed or was aborted", cloudwatch.MathExpression(
+            expression="failed + aborted", period=PERIOD, label="failed or aborted runs",
+            using_metrics={"failed": machine.metric_failed(period=PERIOD, statistic="Sum"),
+                           "aborted": machine.metric_aborted(period=PERIOD, statistic="Sum")}), 1, where)
+        if pipeline.timeout:
+            self._alarm("timed-out", f"a run passed the pipeline's timeout ({pipeline.timeout} s) and was stopped",
+                        machine.metric_timed_out(period=PERIOD, statistic="Sum"), 1, where)
+        if pipeline.max_duration:
+            self._alarm("over-max-duration", f"a run took longer than max_duration ({pipeline.max_duration} s)",
+                        sluice_metric("RunDuration", "Maximum", pipeline=name), pipeline.max_duration, where,
+                        strictly=True)
+        for task_name, task in pipeline.tasks.items():
+            if task.expected_duration:
+                self._alarm(f"{task_name}-over-expected-duration",
+                            f"an attempt of task {task_name} took longer than its expected_duration "
+                            f"({task.expected_duration} s)",
+                            sluice_metric("TaskDuration", "Maximum", pipeline=name, task=task_name),
+                            task.expected_duration, where, strictly=True)
+        if config.pipeline_dashboards:
+            self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}{name}",
+                                                  widgets=self._widgets())
 
+    def _where(self) -> str:
+        stack = cdk.Stack.of(self)
+        console = (f"https://{stack.region}.console.aws.amazon.com/states/home?region={stack.region}"
+                   f"#/v2/statemachines/view/{self.machine.state_machine_arn}")
+        return f"Runs: `sluice runs {self.pipeline.name}`; executions: {console}"
+
+    def _alarm(self, suffix: str, what: str, metric: cloudwatch.IMetric, threshold: float, where: str, *,
+               strictly: bool = False) -> None:
+        alarm_name = f"{self.config.prefix}{self.pipeline.name}-{suffix}"
+        self.alarm_names.append(alarm_name)
+        alarm = cloudwatch.Alarm(
+            self, f"Alarm-{suffix}", alarm_name=alarm_name,
+            alarm_description=f"Sluice pipeline {self.pipeline.name} ({self.config.name}): {what}. {where}",
+            metric=metric, threshold=threshold, evaluation_periods=1,
+            comparison_operator=(cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD if strictly
+                                 else cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD),
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        alarm.add_alarm_action(self.action)
+        self.alarms[suffix] = alarm
+
+    def _widgets(self) -> list[list[cloudwatch.IWidget]]:
+        name, tasks = self.pipeline.name, f'pipeline="{self.pipeline.name}"'
+
+        def runs(metric: str, label: str) -> cloudwatch.Metric:
+            return sluice_metric(metric, "Sum", pipeline=name, period=WIDE, label=label)
+
+        outcomes = {"ok": runs("RunsSucceeded", "succeeded"), "failed": runs("RunsFailed", "failed"),
+                    "timedout": runs("RunsTimedOut", "timed out"), "aborted": runs("RunsAborted", "aborted")}
+        return [
+            [cloudwatch.TextWidget(markdown=self._header(), width=12, height=4),
+             cloudwatch.AlarmStatusWidget(alarms=alarms_by_name(self, self.alarm_names),
+                                          title="Alarms (last run status)", width=12, height=4)],
+            [cloudwatch.GraphWidget(title="Runs per hour", width=12, left=[runs("RunsStarted", "started"),
+                                                                          *outcomes.values()]),
+             cloudwatch.GraphWidget(title="Success rate (%)", width=12, left=[cloudwatch.MathExpression(
+                 expression="100 * ok / (ok + failed + timedout + aborted)", label="succeeded of ended runs",
+                 using_metrics=outcomes, period=WIDE)])],
+            [cloudwatch.GraphWidget(title="Run duration (s)", width=12, left=[
+                sluice_metric("RunDuration", "p50", pipeline=name, period=WIDE, label="p50"),
+                sluice_metric("RunDuration", "p95", pipeline=name, period=WIDE, label="p95")]),
+             cloudwatch.GraphWidget(title="Task duration p95 (s)", width=12, left=[
+                 search("TaskDuration", "p95", keys="pipeline,task", where=tasks, label="")])],
+            [cloudwatch.GraphWidget(title="Failures by task and end status", width=8, left=[
+                search("TaskFailures", "Sum", keys="error,pipeline,task", where=tasks, label="")]),
+             cloudwatch.GraphWidget(title="Retries by task", width=8, left=[
+                 search("TaskRetries", "Sum", keys="pipeline,task", where=tasks, label="")]),
+             cloudwatch.GraphWidget(title="Dispatch latency p95 (ms)", width=8, left=[
+                 search("DispatchLatency", "p95", keys="pipeline,task", where=tasks, label="")])],
+        ]
+
+    def _header(self) -> str:
+        p = self.pipeline
+        schedules = ", ".join(f"`{s.expression}` ({s.timezone})" for s in p.schedules) or "none"
+        return (f"# {p.name}\n{p.description or ''}\n\nOwner: {p.owner or 'unknown'} · schedules: {schedules} · "
+                f"{len(p.tasks)} tasks · runs: `sluice runs {p.name}`")
+
+
+class Overview(Construct):
+    """Every pipeline at a glance: runs, failures and durations by pipeline (SEARCH, so pipelines added later show
+    up too) and the status of every pipeline's alarms (named from the specs)."""
+
+    def __init__(self, scope: Construct, id: str, *, alarm_names: list[str], config: EnvConfig) -> None:
+        super().__init__(scope, id)
+        alarms = alarms_by_name(self, sorted(alarm_names))
+        graphs = (("Runs succeeded per hour", "RunsSucceeded", "Sum"), ("Runs failed per hour", "RunsFailed", "Sum"),
+                  ("Run duration p95 (s)", "RunDuration", "p95"))
+        rows: list[list[cloudwatch.IWidget]] = [[
+            cloudwatch.GraphWidget(title=title, width=8, left=[search(metric, statistic, label="")])
+            for title, metric, statistic in graphs]]
+        # An alarm status widget shows at most 100 alarms.
+        for start in range(0, len(alarms), 100):
+            rows.append([cloudwatch.AlarmStatusWidget(alarms=alarms[start:start + 100], width=24,
+                                                      title=f"Alarms ({start + 1}-{min(start + 100, len(alarms))})")])
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}overview",
+                                              widgets=rows)

@@ -19,7 +19,7 @@ from sluice.spec import Pipeline
 from ..config import EnvConfig
 from ..constructs.job_events import JobEvents
 from ..constructs.job_role import JobRole
-from ..constructs.monitoring import Monitoring
+from ..constructs.monitoring import PipelineMonitoring
 from ..constructs.pipeline_state_machine import PipelineStateMachine
 from ..constructs.rule_target import allow_sluice_rules
 from ..constructs.schedules import Schedules
@@ -48,6 +48,7 @@ class PipelineStack(cdk.Stack):
         self.events_role = iam.Role(self, "EventsRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
                                     description="EventBridge rules start these pipelines")
         self.machines: dict[str, sfn.StateMachine] = {}
+        self.machines_scope: dict[str, PipelineStateMachine] = {}
         self.job_roles: dict[str, iam.Role] = {}
         for pipeline in pipelines:
             # The pipeline's name as its construct id: names are unique, and any rewriting of them may not be
@@ -56,6 +57,7 @@ class PipelineStack(cdk.Stack):
                                            definition=definitions[pipeline.name], config=config,
                                            dispatcher_arn=dispatcher)
             self.machines[pipeline.name] = machine.state_machine
+            self.machines_scope[pipeline.name] = machine
             self.job_roles[pipeline.name] = JobRole(machine, "Jobs", pipeline=pipeline, config=config).role
             if pipeline.schedules:
                 Schedules(machine, "Schedules", pipeline=pipeline, state_machine=machine.state_machine,
@@ -67,5 +69,6 @@ class PipelineStack(cdk.Stack):
         self.job_events = JobEvents(self, "JobEvents", pipelines=pipelines, config=config, complete_arn=complete,
                                     dead_letters=self.dead_letters, shard=shard, destinations_for=destinations_for)
         topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn_in(self, "sns", alarm_topic_name(config)))
-        self.monitoring = Monitoring(self, "Monitoring", machines=self.machines, config=config, topic=topic,
-                                     shard=shard)
+        self.monitoring = {p.name: PipelineMonitoring(self.machines_scope[p.name], "Monitoring", pipeline=p,
+                                                      machine=self.machines[p.name], config=config, topic=topic)
+                           for p in pipelines}

@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -13,7 +14,7 @@ from constructs import Construct
 from ..config import EnvConfig
 from ..constructs.run_store import RunStore
 from ..constructs.runtime import Assets, Runtime
-from ..naming import alarm_topic_name
+from ..naming import alarm_topic_name, removal
 
 
 class PlatformStack(cdk.Stack):
@@ -22,14 +23,24 @@ class PlatformStack(cdk.Stack):
                          **kwargs)
         self.store = RunStore(self, "RunStore", config=config)
         self.runtime = Runtime(self, "Runtime", config=config, store=self.store, assets=assets)
+        # A customer key: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
+        self.alarm_key = kms.Key(self, "AlarmKey", alias=f"alias/{config.prefix}alarms", enable_key_rotation=True,
+                                 description=f"Sluice alarm notifications ({config.name})",
+                                 removal_policy=removal(config))
+        self.alarm_key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarms", actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
         self.alarms = sns.Topic(self, "Alarms", topic_name=alarm_topic_name(config), enforce_ssl=True,
-                                display_name=f"Sluice alarms ({config.name})")
+                                master_key=self.alarm_key, display_name=f"Sluice alarms ({config.name})")
         self.alarms.add_to_resource_policy(iam.PolicyStatement(
             sid="CloudWatchAlarms", actions=["sns:Publish"],
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
             resources=[self.alarms.topic_arn], conditions={"StringEquals": {"aws:SourceAccount": self.account}}))
         if config.alarm_email:
             self.alarms.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        for url in config.alarm_https:  # chat tools' incoming webhooks
+            self.alarms.add_subscription(subscriptions.UrlSubscription(url, protocol=sns.SubscriptionProtocol.HTTPS))
         cdk.CfnOutput(self, "RunTable", value=self.store.table.table_name)
         cdk.CfnOutput(self, "AlarmTopic", value=self.alarms.topic_arn)
         cdk.CfnOutput(self, "DeadLetterQueue", value=self.runtime.dead_letters.queue_url)

@@ -110,6 +110,8 @@ class Pipeline(SpecModel):
     triggers: list[Trigger] = Field(default_factory=list)
     defaults: TaskDefaults = Field(default_factory=TaskDefaults)
     timeout: Duration | None = Field(None, description="the whole run is stopped after this long")
+    max_duration: Duration | None = Field(
+        None, description="alarm when a run takes longer than this (it keeps running; `timeout` stops it)")
     tasks: Annotated[dict[TaskName, Task], Field(min_length=1)]
 
     def retry_of(self, task: str) -> Any:

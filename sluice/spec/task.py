@@ -71,6 +71,8 @@ class Task(SpecModel):
     retry: Retry | None = None
     timeout: Duration | None = None
     heartbeat: Duration | None = None
+    expected_duration: Duration | None = Field(
+        None, description="alarm when an attempt takes longer than this (it keeps running; `timeout` stops it)")
 
     glue: GlueJob | None = None
     emr: EmrStep | None = None

@@ -160,12 +160,29 @@ def test_end_states_match_what_complete_reads():
     assert set(job_events.EMR_SERVERLESS_ENDED) == reduce.EMR_SERVERLESS_FAILED | {"SUCCESS"}
 
 
-def test_every_pipeline_has_a_failed_runs_alarm_to_the_topic(dev):
+def test_alarms_come_from_the_spec_and_tell_where_to_look(dev):
     alarms = {a["Properties"]["AlarmName"]: a["Properties"]
               for a in dev.resources(STACK, "AWS::CloudWatch::Alarm").values()}
-    assert sorted(alarms) == [f"sluice-dev-{name}-failed" for name in sorted(examples())]
-    alarm = alarms["sluice-dev-daily-sales-etl-failed"]
-    assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching"
-    assert {m["Id"] for m in alarm["Metrics"] if "MetricStat" in m} == {"failed", "timedout", "aborted"}
-    assert alarm["AlarmActions"][0]["Fn::Join"][1][-1] == ":sluice-dev-alarms"
-    dev.assertions(STACK).resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    # every pipeline: failed runs; daily-sales-etl also max_duration (3h) and aggregate_sales' expected_duration
+    # (45m); no example sets a pipeline timeout, so none has a timed-out alarm
+    assert sorted(alarms) == sorted([f"sluice-dev-{name}-failed" for name in examples()] + [
+        "sluice-dev-daily-sales-etl-over-max-duration",
+        "sluice-dev-daily-sales-etl-aggregate_sales-over-expected-duration"])
+    failed = alarms["sluice-dev-daily-sales-etl-failed"]
+    assert failed["Threshold"] == 1 and failed["TreatMissingData"] == "notBreaching"
+    assert {m["Id"] for m in failed["Metrics"] if "MetricStat" in m} == {"failed", "aborted"}
+    assert failed["AlarmActions"][0]["Fn::Join"][1][-1] == ":sluice-dev-alarms"
+    description = failed["AlarmDescription"]["Fn::Join"][1]
+    assert "sluice runs daily-sales-etl" in description[0] and "console.aws.amazon.com/states" in "".join(
+        d for d in description if isinstance(d, str))
+    slow = alarms["sluice-dev-daily-sales-etl-over-max-duration"]
+    assert (slow["Namespace"], slow["MetricName"], slow["Statistic"], slow["Threshold"]) == (
+        "Sluice", "RunDuration", "Maximum", 3 * 3600)
+    assert slow["Dimensions"] == [{"Name": "pipeline", "Value": "daily-sales-etl"}]
+    assert slow["ComparisonOperator"] == "GreaterThanThreshold"
+    task = alarms["sluice-dev-daily-sales-etl-aggregate_sales-over-expected-duration"]
+    assert (task["MetricName"], task["Threshold"]) == ("TaskDuration", 45 * 60)
+    assert task["Dimensions"] == [{"Name": "pipeline", "Value": "daily-sales-etl"},
+                                  {"Name": "task", "Value": "aggregate_sales"}]
+    dashboards = {d["Properties"]["DashboardName"] for d in dev.resources(STACK, "AWS::CloudWatch::Dashboard").values()}
+    assert dashboards == {f"sluice-dev-{name}" for name in examples()}

@@ -116,7 +116,13 @@ def test_executions_of_sluice_machines_feed_record_and_complete(dev):
 
 def test_alarm_topic_takes_cloudwatch_alarms_over_tls(dev):
     t = dev.assertions(PLATFORM)
-    t.has_resource_properties("AWS::SNS::Topic", {"TopicName": "sluice-dev-alarms"})
+    # encrypted with a rotated customer key that CloudWatch may use (it cannot use the AWS-managed SNS key)
+    t.has_resource_properties("AWS::SNS::Topic", {"TopicName": "sluice-dev-alarms",
+                                                  "KmsMasterKeyId": {"Fn::GetAtt": [Match.string_like_regexp(
+                                                      "AlarmKey"), "Arn"]}})
+    t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True, "KeyPolicy": {"Statement": Match.array_with([
+        Match.object_like({"Sid": "CloudWatchAlarms", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                           "Action": ["kms:Decrypt", "kms:GenerateDataKey*"]})])}})
     for statement in ({"Sid": "CloudWatchAlarms", "Principal": {"Service": "cloudwatch.amazonaws.com"}},
                       {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}):
         t.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {"Statement": Match.array_with([

@@ -100,12 +100,13 @@ def test_cdk_cli_lists_and_synthesizes_offline_without_credentials(tmp_path):
     listed = subprocess.run([npx, "cdk", "ls", "--output", str(tmp_path / "ls")], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.split() == ["sluice-dev-platform", "sluice-dev-pipelines-1"]
+    assert listed.stdout.split() == ["sluice-dev-platform", "sluice-dev-pipelines-1", "sluice-dev-overview"]
     synth = subprocess.run([npx, "cdk", "synth", "-q", "-c", "env=prod", "--output", str(tmp_path / "out")],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert synth.returncode == 0, synth.stderr
     assert sorted(p.name for p in (tmp_path / "out").glob("*.template.json")) == [
-        "sluice-prod-pipelines-1.template.json", "sluice-prod-platform.template.json"]
+        "sluice-prod-overview.template.json", "sluice-prod-pipelines-1.template.json",
+        "sluice-prod-platform.template.json"]
     bad = subprocess.run([npx, "cdk", "ls", "-c", "env=qa", "--output", str(tmp_path / "bad")], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "no environment 'qa'" in bad.stderr
