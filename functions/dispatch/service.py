@@ -218,8 +218,8 @@ class Dispatcher:
             return
         self.store.mark_running(attempt, ref)
         metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
-        if entered_at is not None:
-            measure_dispatch(attempt, seconds_between(entered_at, self.clock()))
+        if entered_at is not None and attempt.retry == 0:  # a retry's state entry is the first attempt's: its
+            measure_dispatch(attempt, seconds_between(entered_at, self.clock()))  # wait would count as latency
         logger.info("job started", task=attempt.task, kind=attempt.kind, external_id=ref.external_id)
 
     def _timed_out(self, attempt: Attempt, req: DispatchRequest) -> bool:

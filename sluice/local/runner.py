@@ -32,6 +32,7 @@ from functions.adapters.clock import utc_now
 from sluice.compile import compile_pipeline
 from sluice.spec import Pipeline
 
+from .alarms import alarms, read_emf, totals
 from .billing import Meter, cost, state_transitions
 from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes
 from .pump import Observed, Pump
@@ -106,7 +107,12 @@ def run_local(request: LocalRunRequest, on_progress: Callable[[Progress], None] 
 
         with mock_aws(config=MOTO_CONFIG), interpreter_fixes(request.retry_wait_cap), definitions_parsed_once():
             session = _Session(request, pipelines, run_dir)
-            return session.run(run_id, on_progress)
+            result = session.run(run_id, on_progress)
+    # The log is complete once closed: what the run emitted, and which alarms it would have set off.
+    data = read_emf(run_dir / "functions.log")
+    result["metrics"] = totals(data, request.pipeline.name)
+    result["alarms"] = [alarm for pipeline in pipelines for alarm in alarms(pipeline, data)]
+    return result
 
 
 class _Session:

@@ -82,4 +82,15 @@ def summary(result: dict[str, Any], console: Console) -> None:
         f"{billing['dynamodb_read_units']} read units: ${cost['total_usd']:.6f} per run "
         f"(${cost['total_usd'] * 1000:.2f} per 1,000 runs; {cost['region']} list prices as of "
         f"{cost['prices_as_of']}, without the jobs' own compute)", highlight=False)
+    metrics = result.get("metrics") or {}
+    if metrics:
+        console.print("Metrics emitted (namespace Sluice, this pipeline; counts summed, times at their maximum): "
+                      + ", ".join(f"{name} {value:g}" for name, value in metrics.items()), highlight=False)
+    fired = [a for a in result.get("alarms", []) if a["would_fire"]]
+    watched = len(result.get("alarms", []))
+    if fired:
+        for alarm in fired:
+            console.print(Text(f"Alarm {alarm['alarm']} would fire: {alarm['why']}", style="yellow"))
+    elif watched:
+        console.print(f"Alarms: none of {watched} would fire", highlight=False)
     console.print(f"Logs of the functions and local commands: {result['logs']}", style="dim")

@@ -85,3 +85,14 @@ def test_no_stack_reads_another_stacks_outputs(dev):
     for stack in dev.stacks():
         text = json.dumps(dev.template(stack))
         assert "Fn::ImportValue" not in text and "Fn::GetStackOutput" not in text, stack
+
+
+def test_local_alarm_conditions_are_the_deployed_alarms(dev):
+    # sluice run --local evaluates the same alarms the stacks deploy (sluice/local/alarms.py mirrors monitoring.py)
+    from sluice.local.alarms import alarms
+    from tests.support.pipelines import examples
+
+    deployed = {a["Properties"]["AlarmName"].removeprefix("sluice-dev-")
+                for a in dev.resources("sluice-dev-pipelines-1", "AWS::CloudWatch::Alarm").values()}
+    local = {a["alarm"] for p in examples().values() for a in alarms(p, [])}
+    assert local == deployed

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sluice.local.alarms import read_emf
+from sluice.spec import Pipeline
 from tests.integration.test_local_run import run
 
 pytestmark = pytest.mark.moto
@@ -17,19 +19,7 @@ pytestmark = pytest.mark.moto
 
 def emf(log: Path) -> list[dict[str, Any]]:
     """Every metric datum in the log: name, value, dimensions."""
-    out = []
-    for line in log.read_text().splitlines():
-        if not line.startswith("{") or '"_aws"' not in line:
-            continue
-        record = json.loads(line)
-        (directive,) = record["_aws"]["CloudWatchMetrics"]
-        dims = {d: record[d] for group in directive["Dimensions"] for d in group}
-        for metric in directive["Metrics"]:
-            values = record[metric["Name"]]
-            for value in values if isinstance(values, list) else [values]:
-                out.append({"namespace": directive["Namespace"], "name": metric["Name"], "unit": metric["Unit"],
-                            "value": value, "dims": dims})
-    return out
+    return [vars(d) for d in read_emf(log)]
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +70,25 @@ def test_dimensions_stay_low_cardinality(retried):
     allowed = {frozenset({"service"}), frozenset({"pipeline"}), frozenset({"pipeline", "task"}),
                frozenset({"pipeline", "task", "error"})}
     assert all(sets <= allowed for sets in per_metric.values()), dict(per_metric)
+
+
+def test_the_result_carries_the_metrics_and_no_alarm_fires_for_a_recovered_run(retried):
+    result, _ = retried
+    assert result["metrics"]["RunsSucceeded"] == 1 and result["metrics"]["TaskRetries"] == 1
+    assert {a["alarm"]: a["would_fire"] for a in result["alarms"] if a["alarm"].startswith("daily-sales-etl")} == {
+        "daily-sales-etl-failed": False, "daily-sales-etl-over-max-duration": False,
+        "daily-sales-etl-aggregate_sales-over-expected-duration": False}
+
+
+def test_scripted_durations_and_failures_set_off_the_alarms(tmp_path):
+    # GIVEN a pipeline whose task is expected to take 1 s and whose run may take 2 s, scripted to take 3 s and fail
+    pipeline = Pipeline.model_validate({"name": "slow-etl", "max_duration": "2s", "timeout": "1h", "tasks": {
+        "load": {"expected_duration": "1s", "glue": {"job": "load"}},
+        "publish": {"depends_on": ["load"], "glue": {"job": "publish"}}}})
+    result = run("slow-etl", tmp_path, pipelines={"slow-etl": pipeline}, delay={"load": 3}, fail={"publish": ""})
+    # THEN the failed, over-max-duration and over-expected-duration alarms would fire; the timed-out one not
+    fired = {a["alarm"]: a["would_fire"] for a in result["alarms"]}
+    assert fired == {"slow-etl-failed": True, "slow-etl-timed-out": False, "slow-etl-over-max-duration": True,
+                     "slow-etl-load-over-expected-duration": True}
+    why = next(a["why"] for a in result["alarms"] if a["alarm"] == "slow-etl-load-over-expected-duration")
+    assert why.startswith("the longest attempt of load took 3.") and why.endswith("expected_duration is 1 s")
