@@ -17,6 +17,7 @@ class Settings(BaseModel):
     job_role_arn_prefix: str = Field(
         "", description="pipeline P's jobs are reached as the role <prefix>P (least privilege per pipeline); "
         "empty: with the function's own credentials")
+    event_bus: str = Field("default", description="where Sluice announces run ends (source 'sluice'; EVENT_BUS)")
     sweep_after_seconds: int = Field(900, ge=60, description="ask a job's service after this long without an event")
     sweep_shards: int = Field(4, ge=1, le=64)
 
@@ -29,6 +30,6 @@ class Settings(BaseModel):
             raise RuntimeError("RUN_TABLE is not set: the name of the Sluice run store table") from None
         values = {"table_name": table, "record_ttl_days": env.get("RECORD_TTL_DAYS"),
                   "state_machine_arn_prefix": env.get("STATE_MACHINE_ARN_PREFIX"),
-                  "job_role_arn_prefix": env.get("JOB_ROLE_ARN_PREFIX"),
+                  "job_role_arn_prefix": env.get("JOB_ROLE_ARN_PREFIX"), "event_bus": env.get("EVENT_BUS"),
                   "sweep_after_seconds": env.get("SWEEP_AFTER_SECONDS"), "sweep_shards": env.get("SWEEP_SHARDS")}
         return cls.model_validate({k: v for k, v in values.items() if v is not None})

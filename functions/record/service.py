@@ -6,6 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from ..adapters.clock import seconds_between
 from ..adapters.executions import Executions
+from ..adapters.notices import Notices
 from ..adapters.runs import ENDS as RUN_ENDS
 from ..adapters.runs import RunRecords
 from ..events.types import ExecutionEvent
@@ -17,8 +18,8 @@ RUN_METRICS = {"RUNNING": "RunsStarted", "SUCCEEDED": "RunsSucceeded", "FAILED":
 
 
 class Recorder:
-    def __init__(self, runs: RunRecords, executions: Executions) -> None:
-        self.runs, self.executions = runs, executions
+    def __init__(self, runs: RunRecords, executions: Executions, notices: Notices | None = None) -> None:
+        self.runs, self.executions, self.notices = runs, executions, notices
 
     def on_event(self, event: ExecutionEvent) -> str:
         identity = self.executions.identity(event.execution_arn)
@@ -32,4 +33,6 @@ class Recorder:
         if event.status in RUN_ENDS and event.start_date and event.stop_date:
             measure("RunDuration", seconds_between(event.start_date, event.stop_date), MetricUnit.Seconds,
                     pipeline=pipeline)
+        if self.notices is not None:
+            self.notices.run_ended(event, pipeline)
         return f"run {event.status}"

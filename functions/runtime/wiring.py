@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ..adapters.clients import ClientFactory, client, role_clients
+from ..adapters.clients import ClientFactory, LazyClient, client, role_clients
 from ..adapters.executions import Executions
 from ..adapters.jobs import JobAdapters, adapters_for
 from ..adapters.jobs.base import JobAdapter
+from ..adapters.notices import Notices
 from ..adapters.run_store import RunStore
 from ..adapters.runs import RunRecords
 from ..adapters.tokens import Tokens
@@ -72,7 +73,8 @@ class Runtime:
     @cached_property
     def recorder(self) -> Recorder:
         return Recorder(RunRecords(self.clients("dynamodb"), self.settings.table_name,
-                                   ttl_days=self.settings.record_ttl_days), self.executions)
+                                   ttl_days=self.settings.record_ttl_days), self.executions,
+                        Notices(LazyClient(self.clients, "events"), self.settings.event_bus))
 
 
 _current: Runtime | None = None

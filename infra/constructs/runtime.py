@@ -109,6 +109,9 @@ class Runtime(Construct):
             acknowledge(role, "IAM5", "the job roles of every pipeline of this environment, one per pipeline under "
                         "their own IAM path; each allows only its pipeline's jobs",
                         resources=[as_finding(self, job_roles)])
+        if name == "record":  # announces run ends (functions/adapters/notices.py)
+            function.add_to_role_policy(iam.PolicyStatement(sid="RunNotices", actions=["events:PutEvents"],
+                                                            resources=[arn_in(self, "events", "event-bus/default")]))
         if spec.answers_tokens:
             function.add_to_role_policy(iam.PolicyStatement(
                 sid="TaskTokens", actions=["states:SendTaskFailure", "states:SendTaskHeartbeat",
@@ -145,7 +148,7 @@ class Runtime(Construct):
         config = self.config
         env = {"RUN_TABLE": store.table.table_name, "RECORD_TTL_DAYS": str(config.record_ttl_days),
                "STATE_MACHINE_ARN_PREFIX": machine_arn_prefix(self, config),
-               "JOB_ROLE_ARN_PREFIX": job_role_arn_prefix(self, config),
+               "JOB_ROLE_ARN_PREFIX": job_role_arn_prefix(self, config), "EVENT_BUS": "default",
                "SWEEP_AFTER_SECONDS": str(config.sweep_after_seconds), "POWERTOOLS_SERVICE_NAME": f"sluice-{name}",
                "POWERTOOLS_METRICS_NAMESPACE": "Sluice", "POWERTOOLS_LOG_LEVEL": "INFO",
                "PYDANTIC_DISABLE_PLUGINS": "__all__"}

@@ -87,6 +87,10 @@ def test_dispatch_may_do_exactly_what_it_needs(dev):
     assert "PipelineJobRoles" not in record and "TaskTokens" not in record
     (run_store,) = [s for s in _statements(dev, PLATFORM, "RuntimeRecordRole") if s.get("Sid") == "RunStore"]
     assert run_store["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    # and announces run ends on the default bus, nowhere else
+    (notices,) = [s for s in _statements(dev, PLATFORM, "RuntimeRecordRole") if s.get("Sid") == "RunNotices"]
+    assert notices["Action"] == "events:PutEvents"
+    assert notices["Resource"]["Fn::Join"][1][-1] == ":event-bus/default"
 
 
 def test_no_action_anywhere_is_a_wildcard(dev):

@@ -78,3 +78,35 @@ def test_executions_of_other_state_machines_are_ignored(rt: Any) -> None:
     machine, arn = execution("somebody else's workflow")
     assert rt.recorder.on_event(event(machine, arn, "RUNNING")) == "ignored: not a Sluice state machine"
     assert rt.recorder.runs.get(arn) is None
+
+
+def test_a_recorded_end_is_announced_once_on_the_bus(rt: Any) -> None:
+    # GIVEN a rule sending Sluice's own events to a queue
+    sqs, events = client("sqs"), client("events")
+    queue = sqs.create_queue(QueueName="incidents")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="sluice-runs", EventPattern=json.dumps({"source": ["sluice"]}))
+    events.put_targets(Rule="sluice-runs", Targets=[{"Id": "q", "Arn": queue_arn}])
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    # WHEN the run starts, fails, and the failure is delivered twice
+    rt.recorder.on_event(event(machine, arn, "RUNNING"))
+    failed = event(machine, arn, "FAILED", stop_date="2026-11-27T00:09:00Z", error="Sluice.RunFailed",
+                   cause="task 'load' failed after 5 attempt(s)")
+    assert rt.recorder.on_event(failed) == "run FAILED"
+    assert rt.recorder.on_event(failed).startswith("ignored")
+    # THEN exactly one "Sluice Run Failed" event says which run, why and where
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    (message,) = [json.loads(m["Body"]) for m in received]
+    assert (message["source"], message["detail-type"], message["resources"]) == ("sluice", "Sluice Run Failed", [arn])
+    assert message["detail"] == {"pipeline": "daily", "run_id": "2026-11-27", "status": "FAILED", "execution_arn": arn,
+                                 "started_at": "2026-11-27T00:00:01Z", "ended_at": "2026-11-27T00:09:00Z",
+                                 "error": "Sluice.RunFailed", "cause": "task 'load' failed after 5 attempt(s)"}
+
+
+def test_a_bus_that_refuses_the_announcement_does_not_undo_the_record(rt: Any) -> None:
+    from functions.adapters.notices import Notices
+
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    rt.recorder.notices = Notices(client("events"), bus="no-such-bus")
+    assert rt.recorder.on_event(event(machine, arn, "SUCCEEDED", stop_date="2026-11-27T00:09:00Z")) == "run SUCCEEDED"
+    assert rt.recorder.runs.get(arn)["status"] == "SUCCEEDED"
