@@ -47,6 +47,7 @@ def resources_of(pipeline: Pipeline) -> int:
     tasks = pipeline.tasks.values()
     lambdas = sum(1 for t in tasks if t.kind == "lambda")
     alarms = 1 + bool(pipeline.timeout) + bool(pipeline.max_duration) + sum(1 for t in tasks if t.expected_duration)
+    alarms += 2 * bool(pipeline.deadline)  # its alarm and the schedule that checks it
     return 7 + alarms + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
 
 

@@ -80,3 +80,14 @@ class RunRecords:
         if condition:
             request["ConditionExpression"] = condition
         self.client.update_item(**request)
+
+    def started_between(self, pipeline: str, since: str, until: str) -> list[dict[str, Any]]:
+        """The pipeline's runs that started in [since, until] (index by_pipeline), oldest first."""
+        items: list[dict[str, Any]] = []
+        for page in self.client.get_paginator("query").paginate(
+                TableName=self.table, IndexName="by_pipeline",
+                KeyConditionExpression="pipeline_pk = :pk AND pipeline_sk BETWEEN :since AND :until",
+                ExpressionAttributeValues=to_item({":pk": f"PIPELINE#{pipeline}", ":since": since,
+                                                   ":until": f"{until}~"})):
+            items += [from_item(item) for item in page["Items"]]
+        return items

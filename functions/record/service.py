@@ -30,6 +30,8 @@ class Recorder:
             return f"ignored: a later status is recorded than {event.status}"
         # Counted once: a repeated or late event changes nothing above and returns before this.
         measure(RUN_METRICS[event.status], 1, MetricUnit.Count, pipeline=pipeline)
+        if event.status == "SUCCEEDED":  # a run that succeeds, even after its deadline, clears a missed deadline
+            measure("DeadlineMissed", 0, MetricUnit.Count, pipeline=pipeline)
         if event.status in RUN_ENDS and event.start_date and event.stop_date:
             measure("RunDuration", seconds_between(event.start_date, event.stop_date), MetricUnit.Seconds,
                     pipeline=pipeline)

@@ -17,6 +17,7 @@ from ..complete.service import Completer
 from ..dispatch.service import Dispatcher
 from ..record.service import Recorder
 from ..settings import Settings
+from ..sweep.deadline import DeadlineChecker
 from ..sweep.service import Sweeper
 
 
@@ -71,10 +72,20 @@ class Runtime:
                        after_seconds=self.settings.sweep_after_seconds)
 
     @cached_property
+    def runs(self) -> RunRecords:
+        return RunRecords(self.clients("dynamodb"), self.settings.table_name, ttl_days=self.settings.record_ttl_days)
+
+    @cached_property
+    def notices(self) -> Notices:
+        return Notices(LazyClient(self.clients, "events"), self.settings.event_bus)
+
+    @cached_property
     def recorder(self) -> Recorder:
-        return Recorder(RunRecords(self.clients("dynamodb"), self.settings.table_name,
-                                   ttl_days=self.settings.record_ttl_days), self.executions,
-                        Notices(LazyClient(self.clients, "events"), self.settings.event_bus))
+        return Recorder(self.runs, self.executions, self.notices)
+
+    @cached_property
+    def deadlines(self) -> DeadlineChecker:
+        return DeadlineChecker(self.runs, self.notices)
 
 
 _current: Runtime | None = None

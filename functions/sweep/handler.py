@@ -15,6 +15,10 @@ from ..runtime.wiring import runtime
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if isinstance(event.get("deadline"), dict):  # a pipeline's deadline schedule (infra: PipelineMonitoring)
+        check = event["deadline"]
+        met = runtime().deadlines.check(str(check["pipeline"]), str(check["at"]), int(check["within"]))
+        return {"deadline_met": met}
     report = runtime().sweeper.sweep()
     for name, value in (("SweepChecked", report.checked), ("SweepRecovered", report.completed),
                         ("SweepLost", report.lost), ("SweepStopped", report.stopped)):

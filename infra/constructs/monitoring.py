@@ -6,13 +6,20 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from sluice.spec import Pipeline
+from sluice.spec.pipeline import Deadline
 
 from ..config import EnvConfig
+from ..nag import acknowledge, as_finding
+from ..naming import arn_in, function_name, short_name
 
 NAMESPACE = "Sluice"
 PERIOD = cdk.Duration.minutes(5)
@@ -45,7 +52,7 @@ def alarms_by_name(scope: Construct, names: list[str]) -> list[cloudwatch.IAlarm
 
 class PipelineMonitoring(Construct):
     def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, machine: sfn.StateMachine,
-                 config: EnvConfig, topic: sns.ITopic) -> None:
+                 config: EnvConfig, topic: sns.ITopic, scheduler_role: iam.Role) -> None:
         super().__init__(scope, id)
         self.pipeline, self.machine, self.config = pipeline, machine, config
         self.action = actions.SnsAction(topic)
@@ -71,9 +78,42 @@ class PipelineMonitoring(Construct):
                             f"({task.expected_duration} s)",
                             sluice_metric("TaskDuration", "Maximum", pipeline=name, task=task_name),
                             task.expected_duration, where, strictly=True)
+        if pipeline.deadline:
+            self._deadline(pipeline.deadline, scheduler_role, where)
         if config.pipeline_dashboards:
             self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{config.prefix}{name}",
                                                   widgets=self._widgets())
+
+    def _deadline(self, deadline: Deadline, role: iam.Role, where: str) -> None:
+        """At the deadline, the sweep function checks the run store (functions/sweep/deadline.py) and emits
+        DeadlineMissed: 1 when no run that started within the window has succeeded, 0 when one has. A run that
+        succeeds later sends 0 too, which clears the alarm; between checks it keeps its state."""
+        sweep = lambda_.Function.from_function_arn(
+            self, "Sweep", arn_in(self, "lambda", f"function:{function_name(self.config, 'sweep')}"))
+        scheduler.Schedule(
+            self, "DeadlineCheck", schedule_name=short_name(self.config.prefix.rstrip("-"), self.pipeline.name,
+                                                            "deadline"),
+            description=f"{self.pipeline.name}: a run must have succeeded by {deadline.at} ({deadline.timezone})",
+            schedule=scheduler.ScheduleExpression.expression(deadline.cron, cdk.TimeZone.of(deadline.timezone)),
+            target=targets.LambdaInvoke(sweep, role=role, retry_attempts=5, input=scheduler.ScheduleTargetInput
+                                        .from_object({"deadline": {
+                                            "pipeline": self.pipeline.name, "within": deadline.within,
+                                            "at": scheduler.ContextAttribute.scheduled_time}})))
+        versions = f"arn:{{partition}}:lambda:{{region}}:{{account}}:function:{function_name(self.config, 'sweep')}:*"
+        acknowledge(role, "IAM5", "CDK's grantInvoke adds the sweep function's versions and aliases (:*) to its "
+                    "unqualified ARN; Scheduler invokes the unqualified function for deadline checks",
+                    resources=[as_finding(self, versions)])
+        alarm_name = f"{self.config.prefix}{self.pipeline.name}-deadline-missed"
+        self.alarm_names.append(alarm_name)
+        alarm = cloudwatch.Alarm(
+            self, "Alarm-deadline-missed", alarm_name=alarm_name,
+            alarm_description=f"Sluice pipeline {self.pipeline.name} ({self.config.name}): no run had succeeded by "
+                              f"its deadline, {deadline.at} {deadline.timezone}. {where}",
+            metric=sluice_metric("DeadlineMissed", "Maximum", pipeline=self.pipeline.name), threshold=1,
+            evaluation_periods=1, comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.IGNORE)
+        alarm.add_alarm_action(self.action)
+        self.alarms["deadline-missed"] = alarm
 
     def _where(self) -> str:
         stack = cdk.Stack.of(self)

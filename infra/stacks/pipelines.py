@@ -70,5 +70,6 @@ class PipelineStack(cdk.Stack):
                                     dead_letters=self.dead_letters, shard=shard, destinations_for=destinations_for)
         topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn_in(self, "sns", alarm_topic_name(config)))
         self.monitoring = {p.name: PipelineMonitoring(self.machines_scope[p.name], "Monitoring", pipeline=p,
-                                                      machine=self.machines[p.name], config=config, topic=topic)
+                                                      machine=self.machines[p.name], config=config, topic=topic,
+                                                      scheduler_role=self.scheduler_role)
                            for p in pipelines}

@@ -72,6 +72,10 @@ def alarms(pipeline: Pipeline, data: list[Datum]) -> list[dict[str, Any]]:
     if pipeline.max_duration:
         out.append(_alarm(f"{pipeline.name}-over-max-duration", longest("RunDuration") > pipeline.max_duration,
                           f"the run took {longest('RunDuration'):.1f} s; max_duration is {pipeline.max_duration} s"))
+    if pipeline.deadline:
+        out.append(_alarm(f"{pipeline.name}-deadline-missed", False,
+                          f"checked at {pipeline.deadline.at} ({pipeline.deadline.timezone}) against the run store in "
+                          "the cloud; a local run has no deadline"))
     for name, task in pipeline.tasks.items():
         if task.expected_duration:
             took = longest("TaskDuration", name)

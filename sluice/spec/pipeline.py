@@ -98,6 +98,20 @@ class Trigger(SpecModel):
         return self
 
 
+class Deadline(SpecModel):
+    """A run must have succeeded by this time of day: checked then, alarmed and announced when none has."""
+
+    at: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = Field(description="HH:MM, e.g. '07:30'")
+    timezone: TimeZone = "UTC"
+    within: Duration = Field(24 * 3600, description="a run counts when it started at most this long before the "
+                             "deadline (default 1 day: the day's run)")
+
+    @property
+    def cron(self) -> str:
+        hour, minute = self.at.split(":")
+        return f"cron({int(minute)} {int(hour)} * * ? *)"
+
+
 class Pipeline(SpecModel):
     """A pipeline file. Tasks run as soon as all their dependencies have finished."""
 
@@ -110,6 +124,7 @@ class Pipeline(SpecModel):
     triggers: list[Trigger] = Field(default_factory=list)
     defaults: TaskDefaults = Field(default_factory=TaskDefaults)
     timeout: Duration | None = Field(None, description="the whole run is stopped after this long")
+    deadline: Deadline | None = Field(None, description="alarm when no run has succeeded by this time of day")
     max_duration: Duration | None = Field(
         None, description="alarm when a run takes longer than this (it keeps running; `timeout` stops it)")
     tasks: Annotated[dict[TaskName, Task], Field(min_length=1)]

@@ -166,7 +166,7 @@ def test_alarms_come_from_the_spec_and_tell_where_to_look(dev):
     # every pipeline: failed runs; daily-sales-etl also max_duration (3h) and aggregate_sales' expected_duration
     # (45m); no example sets a pipeline timeout, so none has a timed-out alarm
     assert sorted(alarms) == sorted([f"sluice-dev-{name}-failed" for name in examples()] + [
-        "sluice-dev-daily-sales-etl-over-max-duration",
+        "sluice-dev-daily-sales-etl-over-max-duration", "sluice-dev-daily-sales-etl-deadline-missed",
         "sluice-dev-daily-sales-etl-aggregate_sales-over-expected-duration"])
     failed = alarms["sluice-dev-daily-sales-etl-failed"]
     assert failed["Threshold"] == 1 and failed["TreatMissingData"] == "notBreaching"
@@ -184,5 +184,16 @@ def test_alarms_come_from_the_spec_and_tell_where_to_look(dev):
     assert (task["MetricName"], task["Threshold"]) == ("TaskDuration", 45 * 60)
     assert task["Dimensions"] == [{"Name": "pipeline", "Value": "daily-sales-etl"},
                                   {"Name": "task", "Value": "aggregate_sales"}]
+    late = alarms["sluice-dev-daily-sales-etl-deadline-missed"]
+    assert (late["MetricName"], late["Statistic"], late["Threshold"], late["TreatMissingData"]) == (
+        "DeadlineMissed", "Maximum", 1, "ignore")  # keeps its state between the check and a late success
+    schedules = {s["Properties"]["Name"]: s["Properties"]
+                 for s in dev.resources(STACK, "AWS::Scheduler::Schedule").values()}
+    check = schedules["sluice-dev-daily-sales-etl-deadline"]
+    assert (check["ScheduleExpression"], check["ScheduleExpressionTimezone"]) == ("cron(30 7 * * ? *)",
+                                                                                  "Europe/Berlin")
+    assert check["Target"]["Arn"]["Fn::Join"][1][-1] == ":function:sluice-dev-sweep"
+    assert json.loads(check["Target"]["Input"]) == {"deadline": {
+        "pipeline": "daily-sales-etl", "within": 86400, "at": "<aws.scheduler.scheduled-time>"}}
     dashboards = {d["Properties"]["DashboardName"] for d in dev.resources(STACK, "AWS::CloudWatch::Dashboard").values()}
     assert dashboards == {f"sluice-dev-{name}" for name in examples()}

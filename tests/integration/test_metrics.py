@@ -77,6 +77,7 @@ def test_the_result_carries_the_metrics_and_no_alarm_fires_for_a_recovered_run(r
     assert result["metrics"]["RunsSucceeded"] == 1 and result["metrics"]["TaskRetries"] == 1
     assert {a["alarm"]: a["would_fire"] for a in result["alarms"] if a["alarm"].startswith("daily-sales-etl")} == {
         "daily-sales-etl-failed": False, "daily-sales-etl-over-max-duration": False,
+        "daily-sales-etl-deadline-missed": False,
         "daily-sales-etl-aggregate_sales-over-expected-duration": False}
 
 

@@ -110,3 +110,26 @@ def test_a_bus_that_refuses_the_announcement_does_not_undo_the_record(rt: Any) -
     rt.recorder.notices = Notices(client("events"), bus="no-such-bus")
     assert rt.recorder.on_event(event(machine, arn, "SUCCEEDED", stop_date="2026-11-27T00:09:00Z")) == "run SUCCEEDED"
     assert rt.recorder.runs.get(arn)["status"] == "SUCCEEDED"
+
+
+def test_a_deadline_is_met_only_by_a_run_that_succeeded_in_time(rt: Any) -> None:
+    # GIVEN the day's run, started 01:00 and still running at the 07:30 deadline
+    sqs, events = client("sqs"), client("events")
+    queue = sqs.create_queue(QueueName="deadlines")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="late", EventPattern=json.dumps({"detail-type": ["Sluice Deadline Missed"]}))
+    events.put_targets(Rule="late", Targets=[{"Id": "q", "Arn": queue_arn}])
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    rt.recorder.on_event(event(machine, arn, "RUNNING", start_date="2026-11-27T01:00:00Z"))
+    # WHEN the deadline is checked THEN it is missed, and announced with the runs there were
+    assert rt.deadlines.check("daily", "2026-11-27T07:30:00Z", 24 * 3600) is False
+    (message,) = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue)["Messages"]]
+    assert message["detail"] == {"pipeline": "daily", "deadline": "2026-11-27T07:30:00Z", "runs": [
+        {"run_id": "2026-11-27", "status": "RUNNING", "started_at": "2026-11-27T01:00:00Z"}]}
+    # WHEN the run succeeds late THEN that deadline stays missed (it ended after 07:30), the next day's check
+    # with a run in time is met, and a run outside the window does not count
+    rt.recorder.on_event(event(machine, arn, "SUCCEEDED", start_date="2026-11-27T01:00:00Z",
+                               stop_date="2026-11-27T08:00:00Z"))
+    assert rt.deadlines.check("daily", "2026-11-27T07:30:00Z", 24 * 3600) is False
+    assert rt.deadlines.check("daily", "2026-11-27T09:00:00Z", 24 * 3600) is True
+    assert rt.deadlines.check("daily", "2026-11-27T09:00:00Z", 3600) is False
