@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from ..adapters.clock import Clock, seconds_between, shifted, utc_now
 from ..adapters.executions import Executions
 from ..adapters.jobs import JobAdapters
@@ -11,7 +13,7 @@ from ..adapters.jobs.base import JobError, JobNotFoundError, JobRef, JobState
 from ..adapters.run_store import RunStore
 from ..adapters.tokens import TokenGoneError
 from ..complete.service import Completer
-from ..observability import logger
+from ..observability import logger, measure
 from ..runtime.records import STARTING, Attempt
 
 # A dispatcher that claimed an attempt is alive at most this long (Lambda's longest run): an older claim that
@@ -69,6 +71,7 @@ class Sweeper:
                 reason += f"; its job {orphan.external_id} was found and stopped"
             self.completer.finish(attempt, JobState("FAILED", error=reason), sweep_id, lost=True)
             report.lost += 1
+            measure("SweepLost", 1, MetricUnit.Count, pipeline=attempt.pipeline)
             return
         adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None or attempt.external_id is None:
@@ -78,10 +81,13 @@ class Sweeper:
         except JobNotFoundError as exc:
             self.completer.finish(attempt, JobState("FAILED", error=str(exc)), sweep_id, lost=True)
             report.lost += 1
+            measure("SweepLost", 1, MetricUnit.Count, pipeline=attempt.pipeline)
             return
         if state.ended:
             self.completer.finish(attempt, state, sweep_id)
             report.completed += 1
+            # per pipeline: a pipeline whose end events keep going missing shows here
+            measure("SweepRecovered", 1, MetricUnit.Count, pipeline=attempt.pipeline)
             return
         # Still running: say so to the waiting state, so a task's `heartbeat` measures Sluice losing the job.
         try:

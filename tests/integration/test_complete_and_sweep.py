@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -77,8 +78,10 @@ def test_an_unknown_job_is_retried_while_fresh_and_ignored_when_old(rt: Any) -> 
     assert rt.completer.on_event(event("job-404", "SUCCEEDED"), "evt-1") == "ignored: not a Sluice job"
 
 
-def test_the_sweeper_completes_a_job_whose_event_was_lost(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sweeper_completes_a_job_whose_event_was_lost(rt: Any, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
     jobs, tokens, job = started(rt)
+    pipeline = rt.store.load(EXECUTION).attempts[0].pipeline
     monkeypatch.setattr(rt.executions, "status", lambda arn: "RUNNING")
     # GIVEN the job ended but its event never came
     jobs.states[job] = JobState("SUCCEEDED", output={"rows": 3})
@@ -92,6 +95,9 @@ def test_the_sweeper_completes_a_job_whose_event_was_lost(rt: Any, monkeypatch: 
     assert tokens.of("token-extract-0") == [("success", {"status": "SUCCEEDED"})]
     # AND a second sweep finds nothing left to do
     assert rt.sweeper.sweep().checked == 0
+    # AND the recovery is counted once, for the attempt's pipeline (EMF on stdout)
+    recovered = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"SweepRecovered"' in line]
+    assert [(r["SweepRecovered"], r["pipeline"]) for r in recovered] == [([1.0], pipeline)] and pipeline
 
 
 def test_the_sweeper_heartbeats_running_jobs_and_loses_forgotten_ones(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
