@@ -80,13 +80,19 @@ def test_executions_of_other_state_machines_are_ignored(rt: Any) -> None:
     assert rt.recorder.runs.get(arn) is None
 
 
+def queue_for(name: str, pattern: dict[str, Any]) -> tuple[Any, str]:
+    """A queue receiving the default bus's events that match pattern, through a rule (moto delivers them)."""
+    sqs, events = client("sqs"), client("events")
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": queue_arn}])
+    return sqs, queue
+
+
 def test_a_recorded_end_is_announced_once_on_the_bus(rt: Any) -> None:
     # GIVEN a rule sending Sluice's own events to a queue
-    sqs, events = client("sqs"), client("events")
-    queue = sqs.create_queue(QueueName="incidents")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="sluice-runs", EventPattern=json.dumps({"source": ["sluice"]}))
-    events.put_targets(Rule="sluice-runs", Targets=[{"Id": "q", "Arn": queue_arn}])
+    sqs, queue = queue_for("incidents", {"source": ["sluice"]})
     machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
     # WHEN the run starts, fails, and the failure is delivered twice
     rt.recorder.on_event(event(machine, arn, "RUNNING"))
@@ -114,11 +120,7 @@ def test_a_bus_that_refuses_the_announcement_does_not_undo_the_record(rt: Any) -
 
 def test_a_deadline_is_met_only_by_a_run_that_succeeded_in_time(rt: Any) -> None:
     # GIVEN the day's run, started 01:00 and still running at the 07:30 deadline
-    sqs, events = client("sqs"), client("events")
-    queue = sqs.create_queue(QueueName="deadlines")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="late", EventPattern=json.dumps({"detail-type": ["Sluice Deadline Missed"]}))
-    events.put_targets(Rule="late", Targets=[{"Id": "q", "Arn": queue_arn}])
+    sqs, queue = queue_for("late", {"detail-type": ["Sluice Deadline Missed"]})
     machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
     rt.recorder.on_event(event(machine, arn, "RUNNING", start_date="2026-11-27T01:00:00Z"))
     # WHEN the deadline is checked THEN it is missed, and announced with the runs there were
