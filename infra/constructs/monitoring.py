@@ -103,17 +103,10 @@ class PipelineMonitoring(Construct):
         acknowledge(role, "IAM5", "CDK's grantInvoke adds the sweep function's versions and aliases (:*) to its "
                     "unqualified ARN; Scheduler invokes the unqualified function for deadline checks",
                     resources=[as_finding(self, versions)])
-        alarm_name = f"{self.config.prefix}{self.pipeline.name}-deadline-missed"
-        self.alarm_names.append(alarm_name)
-        alarm = cloudwatch.Alarm(
-            self, "Alarm-deadline-missed", alarm_name=alarm_name,
-            alarm_description=f"Sluice pipeline {self.pipeline.name} ({self.config.name}): no run had succeeded by "
-                              f"its deadline, {deadline.at} {deadline.timezone}. {where}",
-            metric=sluice_metric("DeadlineMissed", "Maximum", pipeline=self.pipeline.name), threshold=1,
-            evaluation_periods=1, comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.IGNORE)
-        alarm.add_alarm_action(self.action)
-        self.alarms["deadline-missed"] = alarm
+        # Missing data keeps the alarm's state: set at the check, cleared by a success (which sends 0).
+        self._alarm("deadline-missed", f"no run had succeeded by its deadline, {deadline.at} {deadline.timezone}",
+                    sluice_metric("DeadlineMissed", "Maximum", pipeline=self.pipeline.name), 1, where,
+                    missing=cloudwatch.TreatMissingData.IGNORE)
 
     def _where(self) -> str:
         stack = cdk.Stack.of(self)
@@ -122,7 +115,8 @@ class PipelineMonitoring(Construct):
         return f"Runs: `sluice runs {self.pipeline.name}`; executions: {console}"
 
     def _alarm(self, suffix: str, what: str, metric: cloudwatch.IMetric, threshold: float, where: str, *,
-               strictly: bool = False) -> None:
+               strictly: bool = False,
+               missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING) -> None:
         alarm_name = f"{self.config.prefix}{self.pipeline.name}-{suffix}"
         self.alarm_names.append(alarm_name)
         alarm = cloudwatch.Alarm(
@@ -131,7 +125,7 @@ class PipelineMonitoring(Construct):
             metric=metric, threshold=threshold, evaluation_periods=1,
             comparison_operator=(cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD if strictly
                                  else cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD),
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+            treat_missing_data=missing)
         alarm.add_alarm_action(self.action)
         self.alarms[suffix] = alarm
 

@@ -48,8 +48,9 @@ class PipelineStack(cdk.Stack):
         self.events_role = iam.Role(self, "EventsRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
                                     description="EventBridge rules start these pipelines")
         self.machines: dict[str, sfn.StateMachine] = {}
-        self.machines_scope: dict[str, PipelineStateMachine] = {}
         self.job_roles: dict[str, iam.Role] = {}
+        self.monitoring: dict[str, PipelineMonitoring] = {}
+        topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn_in(self, "sns", alarm_topic_name(config)))
         for pipeline in pipelines:
             # The pipeline's name as its construct id: names are unique, and any rewriting of them may not be
             # (title-casing makes 'etl-2b' and 'etl2b' the same).
@@ -57,7 +58,6 @@ class PipelineStack(cdk.Stack):
                                            definition=definitions[pipeline.name], config=config,
                                            dispatcher_arn=dispatcher)
             self.machines[pipeline.name] = machine.state_machine
-            self.machines_scope[pipeline.name] = machine
             self.job_roles[pipeline.name] = JobRole(machine, "Jobs", pipeline=pipeline, config=config).role
             if pipeline.schedules:
                 Schedules(machine, "Schedules", pipeline=pipeline, state_machine=machine.state_machine,
@@ -65,11 +65,9 @@ class PipelineStack(cdk.Stack):
             if pipeline.triggers:
                 Triggers(machine, "Triggers", pipeline=pipeline, state_machine=machine.state_machine, config=config,
                          role=self.events_role, dead_letters=self.dead_letters)
+            self.monitoring[pipeline.name] = PipelineMonitoring(
+                machine, "Monitoring", pipeline=pipeline, machine=machine.state_machine, config=config, topic=topic,
+                scheduler_role=self.scheduler_role)
         complete = arn_in(self, "lambda", f"function:{function_name(config, 'complete')}")
         self.job_events = JobEvents(self, "JobEvents", pipelines=pipelines, config=config, complete_arn=complete,
                                     dead_letters=self.dead_letters, shard=shard, destinations_for=destinations_for)
-        topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn_in(self, "sns", alarm_topic_name(config)))
-        self.monitoring = {p.name: PipelineMonitoring(self.machines_scope[p.name], "Monitoring", pipeline=p,
-                                                      machine=self.machines[p.name], config=config, topic=topic,
-                                                      scheduler_role=self.scheduler_role)
-                           for p in pipelines}
