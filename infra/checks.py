@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sluice.spec import Pipeline
 
 from .config import EnvConfig
+from .grants import destinations_settable
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,7 @@ def check(pipelines: Mapping[str, Pipeline], config: EnvConfig) -> Findings:
                                 "to ECS; a task definition with a task or execution role (every Fargate task that "
                                 "pulls from ECR or logs to CloudWatch has one) is then refused with AccessDenied")
             function = str(getattr(task.job, "function", ""))
-            if task.kind == "lambda" and (not config.lambda_destinations or "{{" in function
-                                          or function.startswith("arn:")):
+            if task.kind == "lambda" and not (config.lambda_destinations and destinations_settable(function)):
                 why = (f"lambda_destinations is off in environment '{config.name}'" if not config.lambda_destinations
                        else "Sluice sets asynchronous-invoke destinations only on functions named literally")
                 warnings.append(f"pipeline '{name}', task '{task_name}': {why}; give '{function}' destinations "

@@ -43,6 +43,12 @@ def templated(names: Iterable[str]) -> list[str]:
     return sorted(n for n in names if _TEMPLATE.search(n))
 
 
+def destinations_settable(function: str) -> bool:
+    """Whether Sluice can set a Lambda task function's async-invoke destinations: only on one named literally (a
+    template is known at run time only; an ARN may be another account's)."""
+    return "{{" not in function and not function.startswith("arn:")
+
+
 def _ecs_cluster(cluster: str) -> str:
     """The cluster's ARN: as given (another account's stays another account's), or in the stack's account."""
     return pattern(cluster) if cluster.startswith("arn:") else arn("ecs", f"cluster/{pattern(cluster)}")

@@ -21,7 +21,7 @@ from typing import Any
 
 from sluice.spec import Pipeline
 
-from .grants import Grant, job_grants
+from .grants import Grant, destinations_settable, job_grants
 
 SHARDS_FILE = Path(__file__).with_name("shards.json")
 MAX_RESOURCES = 250  # of CloudFormation's 500 per stack: room for the monitoring issue's alarms and later growth
@@ -133,7 +133,7 @@ def _destinations(pipelines: Mapping[str, Pipeline], placed: Mapping[str, int],
     for name, pipeline in pipelines.items():
         for task in pipeline.tasks.values():
             function = getattr(task.job, "function", None)
-            if task.kind == "lambda" and function and "{{" not in function and not function.startswith("arn:"):
+            if task.kind == "lambda" and function and destinations_settable(function):
                 # 'fn' and 'fn:$LATEST' are one setting; an alias or version is its own
                 users.setdefault(function.removesuffix(":$LATEST"), []).append(name)
     return {f: previous.get(f) or min(placed[n] for n in users[f]) for f in sorted(users)}
