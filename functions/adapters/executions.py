@@ -23,6 +23,14 @@ class Executions:
                 return None
             raise
 
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Every event of the execution's history, without input and output data (only their types are needed)."""
+        events: list[dict[str, Any]] = []
+        for page in self.client.get_paginator("get_execution_history").paginate(
+                executionArn=execution_arn, includeExecutionData=False, PaginationConfig={"PageSize": 1000}):
+            events.extend(page["events"])
+        return events
+
     def identity(self, execution_arn: str) -> tuple[str, str] | None:
         """(pipeline, config hash) of the definition the execution runs; None for a non-Sluice state machine."""
         found = self.client.describe_state_machine_for_execution(executionArn=execution_arn)

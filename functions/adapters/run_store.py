@@ -23,7 +23,7 @@ from .clock import Clock, expiry, seconds_between, utc_now
 from .dynamo import from_item, names_in, to_item
 from .jobs.base import JobRef
 
-_JSON_FIELDS = ("config", "output", "details", "history")
+_JSON_FIELDS = ("config", "output", "details", "history", "usage")
 
 
 class StoreError(Exception):
@@ -95,7 +95,7 @@ class RunStore:
         return bool(ok)
 
     def end(self, attempt: Attempt, status: str, *, error: str | None = None, exit_code: int | None = None,
-            output: Any = None, event_id: str | None = None) -> bool:
+            output: Any = None, event_id: str | None = None, usage: dict[str, Any] | None = None) -> bool:
         """Record the attempt's end once (False when it had already ended: the later event changes nothing)."""
         now = self.clock()
         values: dict[str, Any] = {":end": status, ":at": now, ":h": [{"status": status, "at": now}],
@@ -110,6 +110,9 @@ class RunStore:
         if output is not None:
             expression += ", #output = :output"
             values[":output"] = json.dumps(output, default=str)
+        if usage:
+            expression += ", #usage = :usage"
+            values[":usage"] = json.dumps(usage)
         expression += " REMOVE active_pk, active_sk"
         legal = {f":from{i}": s for i, s in enumerate(LEGAL_FROM[status])}
         stored = self._update(attempt, expression, values, f"#status IN ({', '.join(legal)})", legal, returning=True)

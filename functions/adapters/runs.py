@@ -61,14 +61,22 @@ class RunRecords:
             return False
         return True
 
+    def set_cost(self, execution_arn: str, cost: dict[str, Any]) -> None:
+        """Keep the run's cost on its item (recomputed, and replaced, when a redriven run ends again)."""
+        self.client.update_item(
+            TableName=self.table, Key=to_item({"pk": run_pk(execution_arn), "sk": "RUN"}),
+            UpdateExpression="SET #cost = :cost", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#cost": "cost"}, ExpressionAttributeValues=to_item({":cost": json.dumps(cost)}))
+
     def get(self, execution_arn: str) -> dict[str, Any] | None:
         found = self.client.get_item(TableName=self.table, Key=to_item({"pk": run_pk(execution_arn), "sk": "RUN"}),
                                      ConsistentRead=True).get("Item")
         if not found:
             return None
         run = from_item(found)
-        for name in ("params", "trigger"):
-            run[name] = json.loads(run[name])
+        for name in ("params", "trigger", "cost"):
+            if isinstance(run.get(name), str):
+                run[name] = json.loads(run[name])
         return run
 
     def _update(self, event: ExecutionEvent, sets: list[str], values: dict[str, Any], condition: str | None) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from sluice.contract import TASK_FAILED, TASK_LOST
 
 from ..adapters.clock import Clock, seconds_between, utc_now
-from ..adapters.jobs.base import JobState
+from ..adapters.jobs.base import JobError, JobRef, JobState
 from ..adapters.run_store import RunStore
 from ..adapters.tokens import TokenGoneError, Tokens
 from ..dispatch.service import Dispatcher
@@ -22,6 +23,8 @@ from ..runtime.telemetry import measure_attempt
 # Index reads lag writes, and a fast job can end before its dispatcher recorded it: an end event for an unknown
 # job is retried (the Lambda's asynchronous retries) while it is this fresh; older ones belong to other tools.
 RETRY_UNKNOWN_FOR = 600.0
+# Kinds whose end events do not say what the job used: one describe call at the end reads it.
+USAGE_BY_DESCRIBE = frozenset({"glue", "emr_serverless"})
 
 
 class AttemptNotFoundYetError(Exception):
@@ -41,7 +44,8 @@ class Completer:
             if seconds_between(event.time, self.clock()) < RETRY_UNKNOWN_FOR:
                 raise AttemptNotFoundYetError(f"no attempt recorded for {event.kind} job {event.external_id} yet")
             return "ignored: not a Sluice job"
-        state = JobState(status=event.status, error=event.error, exit_code=event.exit_code, output=event.output)
+        state = JobState(status=event.status, error=event.error, exit_code=event.exit_code, output=event.output,
+                         usage=event.usage)
         return self.finish(attempt, state, event_id)
 
     def finish(self, attempt: Attempt, state: JobState, event_id: str, *, lost: bool = False) -> str:
@@ -50,8 +54,9 @@ class Completer:
         logger.append_keys(pipeline=attempt.pipeline, task=attempt.task, retry=attempt.retry)
         status = "LOST" if lost else state.status
         output = task_output(attempt, state.output, state.exit_code) if state.status == "SUCCEEDED" else None
+        usage = state.usage if state.usage is not None or lost else self._usage(attempt)
         if self.store.end(attempt, status, error=state.error, exit_code=state.exit_code, output=output,
-                          event_id=event_id):
+                          event_id=event_id, usage=usage):
             measure_attempt(attempt, status, seconds_between(attempt.started_at, self.clock()))
         else:
             current = self.store.attempt(attempt.run, attempt.sk)
@@ -70,6 +75,21 @@ class Completer:
             cause = f"{attempt.kind} job {attempt.external_id}: {state.error or status}"
             self._send(attempt, lambda: self.tokens.fail(attempt.token, error, cause))
         return f"attempt {status}"
+
+    def _usage(self, attempt: Attempt) -> dict[str, Any] | None:
+        """What the job used, for its run's cost, from services whose end events leave it out (Glue, EMR
+        Serverless). Best effort: a failed look-up costs the figure, never the attempt's end."""
+        if attempt.kind not in USAGE_BY_DESCRIBE or attempt.external_id is None:
+            return None
+        adapter = self.dispatcher.jobs.adapter(attempt.kind, attempt.pipeline)
+        if adapter is None:
+            return None
+        try:
+            return adapter.describe(JobRef(attempt.kind, attempt.external_id, attempt.details)).usage
+        except JobError as exc:
+            logger.warning("could not read the job's usage; its run's cost leaves it out", task=attempt.task,
+                           external_id=attempt.external_id, reason=str(exc))
+            return None
 
     @staticmethod
     def _send(attempt: Attempt, send: Callable[[], None]) -> None:

@@ -68,6 +68,14 @@ class EcsTaskDetail(Detail):
     containers: list[EcsContainer] = Field(default_factory=list)
     stopCode: str | None = None
     stoppedReason: str | None = None
+    # What the task's compute cost is figured from (functions/events/usage.py).
+    cpu: str | None = None
+    memory: str | None = None
+    launchType: str | None = None
+    capacityProviderName: str | None = None
+    pullStartedAt: str | None = None
+    startedAt: str | None = None
+    stoppedAt: str | None = None
 
 
 class LambdaRequestContext(Detail):

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..adapters.clock import iso_utc
 from ..runtime.text import joined
+from . import usage
 from .models import (
     EcsContainer,
     EcsTaskStateChange,
@@ -96,18 +97,20 @@ def ecs(event: EcsTaskStateChange) -> JobEvent:
     if d.lastStatus != "STOPPED":
         return JobEvent("ecs", d.taskArn, "RUNNING", d.lastStatus, time)
     # The task's outcome is its containers': the first non-zero exit code fails it, all zeros succeed it.
+    spent = usage.ecs(d.model_dump())
     failing = next((c for c in d.containers if c.exitCode not in (None, 0)), None)
     if failing is not None:
         error = joined(d.stoppedReason, _container(failing), f"exit code {failing.exitCode}", sep="; ")
-        return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, exit_code=failing.exitCode)
+        return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, exit_code=failing.exitCode,
+                        usage=spent)
     if any(c.exitCode == 0 for c in d.containers):
-        return JobEvent("ecs", d.taskArn, "SUCCEEDED", d.lastStatus, time, exit_code=0)
+        return JobEvent("ecs", d.taskArn, "SUCCEEDED", d.lastStatus, time, exit_code=0, usage=spent)
     # Stopped without any exit code: it never ran (image pull, capacity, secrets) or was stopped before it did.
     stopped = joined(d.stopCode, d.stoppedReason)
     # ECS often copies the failing container's reason into stoppedReason: name it once.
     reasons = [_container(c) for c in d.containers if c.reason and c.reason not in stopped]
     error = joined(stopped, *reasons, sep="; ") or "task stopped without an exit code"
-    return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error)
+    return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, usage=spent)
 
 
 def lambda_result(event: LambdaDestinationResult) -> JobEvent:

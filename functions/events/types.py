@@ -25,6 +25,7 @@ class JobEvent:
     error: str | None = None
     exit_code: int | None = None
     output: Any = None  # Lambda responsePayload; child execution output (parsed JSON)
+    usage: dict[str, Any] | None = None  # compute used, when the event itself reports it (ECS)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ..adapters.clock import seconds_between
 from ..adapters.executions import Executions
 from ..adapters.notices import Notices
+from ..adapters.run_store import StoreError
 from ..adapters.runs import ENDS as RUN_ENDS
 from ..adapters.runs import RunRecords
 from ..events.types import ExecutionEvent
-from ..observability import measure
+from ..observability import logger, measure
+from .cost import RunCosts
 
 # Metric names per run status (dimension: pipeline). monitoring alarms and dashboards read these names.
 RUN_METRICS = {"RUNNING": "RunsStarted", "SUCCEEDED": "RunsSucceeded", "FAILED": "RunsFailed",
@@ -18,8 +21,9 @@ RUN_METRICS = {"RUNNING": "RunsStarted", "SUCCEEDED": "RunsSucceeded", "FAILED":
 
 
 class Recorder:
-    def __init__(self, runs: RunRecords, executions: Executions, notices: Notices | None = None) -> None:
-        self.runs, self.executions, self.notices = runs, executions, notices
+    def __init__(self, runs: RunRecords, executions: Executions, notices: Notices | None = None,
+                 costs: RunCosts | None = None) -> None:
+        self.runs, self.executions, self.notices, self.costs = runs, executions, notices, costs
 
     def on_event(self, event: ExecutionEvent) -> str:
         identity = self.executions.identity(event.execution_arn)
@@ -35,6 +39,21 @@ class Recorder:
         if event.status in RUN_ENDS and event.start_date and event.stop_date:
             measure("RunDuration", seconds_between(event.start_date, event.stop_date), MetricUnit.Seconds,
                     pipeline=pipeline)
+        if event.status in RUN_ENDS and self.costs is not None:
+            self._cost(event.execution_arn, pipeline)
         if self.notices is not None:
             self.notices.run_ended(event, pipeline)
         return f"run {event.status}"
+
+    def _cost(self, execution_arn: str, pipeline: str) -> None:
+        """Price the ended run and keep it on its record; best effort: the run's end is recorded already."""
+        assert self.costs is not None
+        try:
+            cost = self.costs.of(execution_arn)
+            self.runs.set_cost(execution_arn, cost)
+        except (BotoCoreError, ClientError, StoreError) as exc:
+            logger.warning("could not price the run; its record has no cost", execution_arn=execution_arn,
+                           reason=str(exc))
+            return
+        measure("RunCost", cost["total_usd"], MetricUnit.NoUnit, pipeline=pipeline)
+        measure("RunComputeCost", cost["compute_usd"], MetricUnit.NoUnit, pipeline=pipeline)

@@ -15,6 +15,7 @@ from ..adapters.runs import RunRecords
 from ..adapters.tokens import Tokens
 from ..complete.service import Completer
 from ..dispatch.service import Dispatcher
+from ..record.cost import RunCosts
 from ..record.service import Recorder
 from ..settings import Settings
 from ..sweep.deadline import DeadlineChecker
@@ -81,7 +82,7 @@ class Runtime:
 
     @cached_property
     def recorder(self) -> Recorder:
-        return Recorder(self.runs, self.executions, self.notices)
+        return Recorder(self.runs, self.executions, self.notices, RunCosts(self.store, self.executions))
 
     @cached_property
     def deadlines(self) -> DeadlineChecker:

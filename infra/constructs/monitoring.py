@@ -24,6 +24,8 @@ from ..naming import arn_in, function_name, short_name
 NAMESPACE = "Sluice"
 PERIOD = cdk.Duration.minutes(5)
 WIDE = cdk.Duration.hours(1)  # dashboard graphs: one point per hour reads better over days
+DAY = cdk.Duration.days(1)
+MONTH = cdk.Duration.days(30)
 
 
 def sluice_metric(name: str, statistic: str, *, pipeline: str, task: str | None = None,
@@ -157,6 +159,16 @@ class PipelineMonitoring(Construct):
                  search("TaskRetries", "Sum", keys="pipeline,task", where=tasks, label="")]),
              cloudwatch.GraphWidget(title="Dispatch latency p95 (ms)", width=8, left=[
                  search("DispatchLatency", "p95", keys="pipeline,task", where=tasks, label="")])],
+            # Estimated at list prices when each run ends (functions/record/cost.py, docs/runtime.md "Cost")
+            [cloudwatch.GraphWidget(title="Estimated cost per day (USD)", width=12, left=[
+                sluice_metric("RunCost", "Sum", pipeline=name, period=DAY, label="total"),
+                sluice_metric("RunComputeCost", "Sum", pipeline=name, period=DAY, label="jobs' compute")]),
+             cloudwatch.SingleValueWidget(title="Estimated cost, last 30 days (USD)", width=6, metrics=[
+                 sluice_metric("RunCost", "Sum", pipeline=name, period=MONTH, label="total")],
+                 set_period_to_time_range=True),
+             cloudwatch.SingleValueWidget(title="Estimated cost per run, average (USD)", width=6, metrics=[
+                 sluice_metric("RunCost", "Average", pipeline=name, period=MONTH, label="per run")],
+                 set_period_to_time_range=True)],
         ]
 
     def _header(self) -> str:
@@ -174,9 +186,9 @@ class Overview(Construct):
         super().__init__(scope, id)
         alarms = alarms_by_name(self, sorted(alarm_names))
         graphs = (("Runs succeeded per hour", "RunsSucceeded", "Sum"), ("Runs failed per hour", "RunsFailed", "Sum"),
-                  ("Run duration p95 (s)", "RunDuration", "p95"))
+                  ("Run duration p95 (s)", "RunDuration", "p95"), ("Estimated cost per hour (USD)", "RunCost", "Sum"))
         rows: list[list[cloudwatch.IWidget]] = [[
-            cloudwatch.GraphWidget(title=title, width=8, left=[search(metric, statistic, label="")])
+            cloudwatch.GraphWidget(title=title, width=6, left=[search(metric, statistic, label="")])
             for title, metric, statistic in graphs]]
         # An alarm status widget shows at most 100 alarms.
         for start in range(0, len(alarms), 100):

@@ -116,9 +116,11 @@ class Runtime(Construct):
             function.add_to_role_policy(iam.PolicyStatement(
                 sid="TaskTokens", actions=["states:SendTaskFailure", "states:SendTaskHeartbeat",
                                            "states:SendTaskSuccess"], resources=["*"]))
-        function.add_to_role_policy(iam.PolicyStatement(
-            sid="SluiceExecutions", actions=["states:DescribeExecution", "states:DescribeStateMachineForExecution"],
-            resources=[fill(self, executions)]))
+        reads = ["states:DescribeExecution", "states:DescribeStateMachineForExecution"]
+        if name == "record":  # prices each ended run from its history (functions/record/cost.py)
+            reads.append("states:GetExecutionHistory")
+        function.add_to_role_policy(iam.PolicyStatement(sid="SluiceExecutions", actions=reads,
+                                                        resources=[fill(self, executions)]))
         wildcards = ["X-Ray's PutTraceSegments and PutTelemetryRecords have no resource type"] if config.tracing else []
         if spec.answers_tokens:
             wildcards.append("SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat have no resource type: a task "

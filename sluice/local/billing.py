@@ -17,19 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-# List prices, US East (N. Virginia), on-demand, x86, without free tier, as published on the AWS pricing pages
-# https://aws.amazon.com/step-functions/pricing/, https://aws.amazon.com/lambda/pricing/,
-# https://aws.amazon.com/dynamodb/pricing/on-demand/ (DynamoDB's on-demand prices as cut on 2024-11-01).
-# Last checked against those pages: 2025-06. Update the date with the figures.
-PRICES_AS_OF = "2025-06"
-PRICE_REGION = "us-east-1"
-PRICES = {
-    "state_transitions": ("Step Functions Standard state transitions", "transition", 0.025 / 1_000),
-    "lambda_invocations": ("Lambda requests (dispatch, complete, record)", "request", 0.20 / 1_000_000),
-    "lambda_gb_seconds": ("Lambda compute (dispatch, complete, record)", "GB-second", 0.0000166667),
-    "dynamodb_write_units": ("DynamoDB on-demand write request units", "WRU", 0.625 / 1_000_000),
-    "dynamodb_read_units": ("DynamoDB on-demand read request units", "RRU", 0.125 / 1_000_000),
-}
+from ..cost import ORCHESTRATION, price
+
 LAMBDA_MEMORY_MB = 256  # what infra gives Sluice's functions
 BILLED_MS_MIN = 1  # Lambda bills per millisecond, at least 1 ms
 
@@ -85,21 +74,6 @@ class Meter:
 
 
 def cost(counts: dict[str, Any]) -> dict[str, Any]:
-    """The orchestration cost of one run at the list prices above."""
-    lines = []
-    for key, (item, unit, price) in PRICES.items():
-        quantity = counts[key]
-        lines.append({"item": item, "quantity": quantity, "unit": unit, "unit_price_usd": price,
-                      "usd": quantity * price})
-    return {"prices_as_of": PRICES_AS_OF, "region": PRICE_REGION, "lines": lines,
-            "total_usd": sum(line["usd"] for line in lines)}
-
-
-def state_transitions(history: list[dict[str, Any]]) -> int:
-    """Billed transitions of one execution: every state entered, and every retry of a state (AWS bills both)."""
-    entered = sum(1 for event in history if event["type"].endswith("StateEntered"))
-    scheduled = Counter(event["type"] for event in history if event["type"] in {"TaskScheduled",
-                                                                                  "LambdaFunctionScheduled"})
-    task_states = sum(1 for event in history if event["type"] == "TaskStateEntered")
-    retries = max(0, sum(scheduled.values()) - task_states)
-    return entered + retries
+    """The orchestration cost of one run at the list prices in sluice.cost."""
+    return price({key: counts[key] for key in ORCHESTRATION},
+                 not_counted=["the jobs' own compute", "the sweeper's scheduled invocations (shared by every run)"])

@@ -32,8 +32,9 @@ from functions.adapters.clock import utc_now
 from sluice.compile import compile_pipeline
 from sluice.spec import Pipeline
 
+from ..cost import state_transitions
 from .alarms import alarms, read_emf, totals
-from .billing import Meter, cost, state_transitions
+from .billing import Meter, cost
 from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes
 from .pump import Observed, Pump
 from .scenario import Scenario

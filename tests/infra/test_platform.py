@@ -82,11 +82,15 @@ def test_dispatch_may_do_exactly_what_it_needs(dev):
     assert statements["PipelineJobRoles"]["Action"] == "sts:AssumeRole"
     assert ":role/sluice-dev-jobs/*" in str(statements["PipelineJobRoles"]["Resource"])
     assert statements["TaskTokens"]["Resource"] == "*"
-    # record writes run items only: no deletes, no queries, no job roles, no task tokens
+    # record writes run items and reads a run's items to price it: no deletes, no puts, no job roles, no task tokens
     record = {s.get("Sid") for s in _statements(dev, PLATFORM, "RuntimeRecordRole")}
     assert "PipelineJobRoles" not in record and "TaskTokens" not in record
     (run_store,) = [s for s in _statements(dev, PLATFORM, "RuntimeRecordRole") if s.get("Sid") == "RunStore"]
-    assert run_store["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    assert run_store["Action"] == ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+    # only record reads execution histories (functions/record/cost.py)
+    (executions,) = [s for s in _statements(dev, PLATFORM, "RuntimeRecordRole") if s.get("Sid") == "SluiceExecutions"]
+    assert "states:GetExecutionHistory" in executions["Action"]
+    assert "states:GetExecutionHistory" not in statements["SluiceExecutions"]["Action"]
     # and announces run ends on the default bus, nowhere else
     (notices,) = [s for s in _statements(dev, PLATFORM, "RuntimeRecordRole") if s.get("Sid") == "RunNotices"]
     assert notices["Action"] == "events:PutEvents"

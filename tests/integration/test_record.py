@@ -18,14 +18,18 @@ def rt() -> Any:
         yield runtime
 
 
-def execution(comment: str) -> tuple[str, str]:
-    role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+def execution(comment: str, name: str = "2026-11-27") -> tuple[str, str]:
+    iam = client("iam")
+    try:
+        role = iam.get_role(RoleName="sfn")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     sfn = client("stepfunctions")
     definition = {"Comment": comment, "StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 60,
                                                                                 "End": True}}}
     machine = sfn.create_state_machine(name="sluice-daily", definition=json.dumps(definition),
                                        roleArn=role)["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, name="2026-11-27",
+    arn = sfn.start_execution(stateMachineArn=machine, name=name,
                               input=json.dumps({"params": {"n": 1}, "logical_date": "2026-11-27T00:00:00Z",
                                                 "trigger": {"type": "schedule"}}))["executionArn"]
     return machine, arn
@@ -135,3 +139,27 @@ def test_a_deadline_is_met_only_by_a_run_that_succeeded_in_time(rt: Any) -> None
     assert rt.deadlines.check("daily", "2026-11-27T07:30:00Z", 24 * 3600) is False
     assert rt.deadlines.check("daily", "2026-11-27T09:00:00Z", 24 * 3600) is True
     assert rt.deadlines.check("daily", "2026-11-27T09:00:00Z", 3600) is False
+
+
+def test_an_ended_run_is_priced_and_a_failed_pricing_keeps_the_record(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an execution that ends
+    machine, arn = execution(definition_comment("daily", "0123456789abcdef"))
+    rt.recorder.on_event(event(machine, arn, "RUNNING"))
+    assert rt.recorder.runs.get(arn).get("cost") is None  # a running run is not priced
+    rt.recorder.on_event(event(machine, arn, "SUCCEEDED", stop_date="2026-11-27T00:09:00Z"))
+    # THEN its record carries its cost, from its history (moto's: ExecutionStarted, WaitStateEntered)
+    cost = rt.recorder.runs.get(arn)["cost"]
+    lines = {line["key"]: line["quantity"] for line in cost["lines"]}
+    assert lines["state_transitions"] >= 1 and lines["lambda_invocations"] == 2 and cost["total_usd"] > 0
+    # GIVEN the history cannot be read for another run WHEN it ends
+    machine, other = execution(definition_comment("daily", "0123456789abcdef"), name="2026-11-28")
+    failing = client("stepfunctions")
+
+    def refuse(**_: Any) -> None:
+        failing.describe_execution(executionArn=other + "-missing")  # raises ExecutionDoesNotExist (ClientError)
+
+    monkeypatch.setattr(rt.recorder.costs.executions, "history", lambda _arn: refuse())
+    assert rt.recorder.on_event(event(machine, other, "FAILED", error="e")) == "run FAILED"
+    # THEN the run is recorded without a cost, and its end was still announced as usual
+    run = rt.recorder.runs.get(other)
+    assert run["status"] == "FAILED" and "cost" not in run

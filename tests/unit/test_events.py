@@ -68,14 +68,17 @@ JOB_EVENTS: dict[str, JobEvent] = {
         "ecs", TASK + "6c4f1e2d8b7a4c3e9d0f1a2b3c4d5e6f", "RUNNING", "RUNNING", "2025-03-14T08:40:26.000Z"),
     "ecs_task_stopped_ok": JobEvent(
         "ecs", TASK + "6c4f1e2d8b7a4c3e9d0f1a2b3c4d5e6f", "SUCCEEDED", "STOPPED", "2025-03-14T08:52:41.000Z",
-        exit_code=0),
+        exit_code=0, usage={"fargate_vcpu_seconds": 743.478, "fargate_memory_gb_seconds": 1486.956}),
     "ecs_task_stopped_failed": JobEvent(
         "ecs", TASK + "9b2e7d4f1a0c4e58b3d6f9a2c5e8b1d4", "FAILED", "STOPPED", "2025-03-14T09:05:13.000Z",
         error="Essential container in task exited; container orders-export: OutOfMemoryError: Container killed due "
-              "to memory usage; exit code 137", exit_code=137),
+              "to memory usage; exit code 137", exit_code=137,
+        usage={"fargate_vcpu_seconds": 1495.104, "fargate_memory_gb_seconds": 2990.208}),
     "ecs_task_failed_to_start": JobEvent(
         "ecs", TASK + "e3a1c7b9d5f24086a2c4e6f8b0d2a4c6", "FAILED", "STOPPED", "2025-03-14T09:12:40.000Z",
-        error=f"TaskFailedToStart: {PULL_ERROR}"),
+        # Fargate bills from the image pull's start: a pull that kept failing for 32 minutes is billed
+        error=f"TaskFailedToStart: {PULL_ERROR}",
+        usage={"fargate_vcpu_seconds": 1942.815, "fargate_memory_gb_seconds": 3885.63}),
     "lambda_destination_success": JobEvent(
         "lambda", "c2f8a1d4-7e39-4b06-a5c1-9d0e3f6b2a87", "SUCCEEDED", "Success", "2025-03-14T08:25:03.000Z",
         output={"rows": 1250, "path": "s3://sluice-data-123456789012/orders-enriched/2025-03-14/part-0000.parquet"}),

@@ -44,6 +44,7 @@ class JobState:
     error: str | None = None  # message for a failed job (state reason, exit code, stopped reason)
     exit_code: int | None = None
     output: Any = None  # the task output for a succeeded job (see docs/runtime.md)
+    usage: dict[str, Any] | None = None  # compute the service reports for an ended job (functions/events/usage.py)
 
     @property
     def ended(self) -> bool:

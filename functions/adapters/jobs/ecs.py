@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ...events import usage
 from ...runtime.text import joined
 from .base import JobError, JobNotFoundError, JobRef, JobStart, JobState
 from .errors import code_of, start_once, translated
@@ -111,8 +112,9 @@ class EcsAdapter:
         # exit fails the task, so the sweeper and the completion function never disagree.
         code, error = outcome(task)
         if code == 0:
-            return JobState("SUCCEEDED", exit_code=0, output={"task_arn": ref.external_id, "exit_code": 0})
-        return JobState("FAILED", error=error, exit_code=code)
+            return JobState("SUCCEEDED", exit_code=0, output={"task_arn": ref.external_id, "exit_code": 0},
+                            usage=usage.ecs(task))
+        return JobState("FAILED", error=error, exit_code=code, usage=usage.ecs(task))
 
     def stop(self, ref: JobRef, reason: str) -> None:
         # Stopping a stopped task succeeds: nothing to check.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...events import usage
 from ...runtime.text import joined
 from .base import JobError, JobNotFoundError, JobRef, JobStart, JobState
 from .errors import start_once, translated
@@ -75,9 +76,10 @@ class EmrServerlessAdapter:
             run = self.client.get_job_run(applicationId=app, jobRunId=ref.external_id)["jobRun"]
         state = run.get("state", "")
         if state == "SUCCESS":
-            return JobState("SUCCEEDED", output={"job_run_id": ref.external_id, "application_id": app})
+            return JobState("SUCCEEDED", output={"job_run_id": ref.external_id, "application_id": app},
+                            usage=usage.emr_serverless(run))
         if state in FAILED:
-            return JobState("FAILED", error=joined(state, run.get("stateDetails")))
+            return JobState("FAILED", error=joined(state, run.get("stateDetails")), usage=usage.emr_serverless(run))
         return JobState("RUNNING")
 
     def stop(self, ref: JobRef, reason: str) -> None:

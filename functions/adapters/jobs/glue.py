@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...events import usage
 from .base import JobError, JobRef, JobStart, JobState
 from .errors import start_once, translated
 
@@ -63,10 +64,11 @@ class GlueAdapter:
             run = self.client.get_job_run(JobName=name, RunId=ref.external_id, PredecessorsIncluded=False)["JobRun"]
         state = run.get("JobRunState", "")
         if state == "SUCCEEDED":
-            return JobState("SUCCEEDED", output={"job_run_id": ref.external_id, "job_name": name})
+            return JobState("SUCCEEDED", output={"job_run_id": ref.external_id, "job_name": name},
+                            usage=usage.glue(run))
         if state in FAILED:
             message = run.get("ErrorMessage")
-            return JobState("FAILED", error=f"{state}: {message}" if message else state)
+            return JobState("FAILED", error=f"{state}: {message}" if message else state, usage=usage.glue(run))
         return JobState("RUNNING")
 
     def stop(self, ref: JobRef, reason: str) -> None:
