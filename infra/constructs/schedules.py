@@ -4,7 +4,6 @@ the run's logical date (so a late or retried start still processes its own inter
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -14,6 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from sluice.schedule_times import schedule_window
 from sluice.spec import Pipeline
 from sluice.spec.pipeline import Schedule
 
@@ -33,7 +33,7 @@ class Schedules(Construct):
         super().__init__(scope, id)
         self.schedules: list[scheduler.Schedule] = []
         for i, s in enumerate(pipeline.schedules):
-            start, end = _instant(s.start, s.timezone), _instant(s.end, s.timezone)
+            start, end = schedule_window(s)
             # Scheduler refuses dates in the past, and the template is deployed a while after synth: a start
             # reached by then is in effect anyway; a schedule whose end is reached by then is deployed disabled.
             if start is not None and start <= now + DEPLOY_MARGIN:
@@ -57,14 +57,3 @@ def _input(schedule: Schedule, index: int) -> dict[str, object]:
             "trigger": {"type": "schedule", "schedule": index, "expression": schedule.expression,
                         "timezone": schedule.timezone, "schedule_arn": scheduler.ContextAttribute.schedule_arn,
                         "attempt": scheduler.ContextAttribute.attempt_number}}
-
-
-def _instant(value: dt.datetime | dt.date | None, timezone: str) -> dt.datetime | None:
-    """A start or end as written in the pipeline (a date means its midnight), in the schedule's time zone."""
-    if value is None:
-        return None
-    if not isinstance(value, dt.datetime):
-        value = dt.datetime.combine(value, dt.time())
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(timezone))
-    return value.astimezone(dt.UTC)

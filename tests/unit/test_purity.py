@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 CORE = ["sluice.spec", "sluice.graph", "sluice.compile", "sluice.contract", "sluice.template", "sluice.condition",
-        "sluice.ledger", "sluice.simulate", "sluice.asl_eval"]
+        "sluice.ledger", "sluice.simulate", "sluice.asl_eval", "sluice.cost", "sluice.schedule_times"]
 
 
 def test_core_modules_import_no_aws_libraries():
