@@ -3,6 +3,8 @@
 Access patterns (docs/runtime.md):
 - a run with all its tasks, attempts and gates: Query pk = RUN#<execution arn>
 - runs of a pipeline, newest first: Query index by_pipeline, pipeline_pk = PIPELINE#<name>, descending
+- runs of a pipeline by logical date (backfill): Query index by_logical_date, pipeline_pk = PIPELINE#<name>,
+  logical_sk = <logical date>#<run id>
 - runs by status: Query index by_status, status_pk = STATUS#<status>, sorted by start time
 - an attempt by its job's external id: Query index by_job, job_key = <kind>#<external id>
 - attempts still running (for the sweeper): Query index active, active_pk = ACTIVE#<shard>, by start time
@@ -16,6 +18,7 @@ TTL_ATTRIBUTE = "expires_at"
 
 INDEXES: dict[str, tuple[str, str | None]] = {
     "by_pipeline": ("pipeline_pk", "pipeline_sk"),
+    "by_logical_date": ("pipeline_pk", "logical_sk"),
     "by_status": ("status_pk", "status_sk"),
     "by_job": ("job_key", None),
     "active": ("active_pk", "active_sk"),

@@ -36,6 +36,7 @@ class RunRecords:
             "trigger": json.dumps(run_input.get("trigger", {"type": "manual"})),
             "pipeline_pk": f"PIPELINE#{pipeline}", "pipeline_sk": f"{started}#{event.name}",
         }
+        facts["logical_sk"] = f"{facts['logical_date']}#{event.name}"
         # Facts about the run are set once, whichever event arrives first.
         sets = [f"#{name} = if_not_exists(#{name}, :{name})" for name in facts]
         values = {f":{name}": value for name, value in facts.items()}
