@@ -43,6 +43,9 @@ class RunInput(_Model):
     event: dict[str, Any] | None = Field(None, description="the EventBridge event that triggered the run")
     trigger: dict[str, Any] = Field(default_factory=lambda: {"type": "manual"},
                                     description="who or what started the run (schedule, event, api, parent)")
+    resume_of: str | None = Field(None, description="the execution ARN of an earlier run of the same pipeline: "
+                                  "every task (or foreach item) that succeeded there is not run again, its recorded "
+                                  "output taken over")
 
 
 class DispatchRequest(_Model):
@@ -79,6 +82,7 @@ class DispatchRequest(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     logical_date: str | None = None
     event: dict[str, Any] | None = None
+    resume_of: str | None = Field(None, description="RunInput.resume_of: take over what succeeded in that run")
     kind: str | None = None
     config: dict[str, Any] | None = Field(None, description="the task's job block, templates not yet rendered")
     timeout: int | None = Field(None, description="the Task state's TimeoutSeconds (per attempt)")

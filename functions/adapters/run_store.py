@@ -23,7 +23,7 @@ from .clock import Clock, expiry, seconds_between, utc_now
 from .dynamo import from_item, names_in, to_item
 from .jobs.base import JobRef
 
-_JSON_FIELDS = ("config", "output", "details", "history", "usage")
+_JSON_FIELDS = ("config", "output", "details", "history", "usage", "resumed_from")
 
 
 class StoreError(Exception):
@@ -64,6 +64,21 @@ class RunStore:
                 return self._attempt(from_item(exc.response["Item"]))
             raise StoreError(f"claiming attempt {attempt.sk} of {attempt.run}: {exc}") from exc
         return None
+
+    def take_over(self, attempt: Attempt, source: Attempt) -> bool:
+        """Record, in a resumed run, that `source` (an attempt that succeeded in the original run) stands for this
+        attempt: SUCCEEDED at once, with its output and no job. One conditional put; False when it existed."""
+        now = self.clock()
+        attempt.status, attempt.started_at, attempt.ended_at, attempt.duration_s = "SUCCEEDED", now, now, 0.0
+        attempt.output, attempt.config = source.output, source.config
+        attempt.resumed_from = {"run": source.run, "attempt": source.sk, "external_id": source.external_id}
+        attempt.history = [{"status": "SUCCEEDED", "at": now, "resumed_from": source.run}]
+        item = self._attempt_item(attempt)
+        for name in ("active_pk", "active_sk"):
+            item.pop(name)
+        item[TTL_ATTRIBUTE] = to_item({"t": expiry(now, self.ttl_days)})["t"]
+        return bool(self._conditionally(f"taking over {source.sk} of {source.run}", self.client.put_item,
+                                        Item=item, ConditionExpression="attribute_not_exists(pk)"))
 
     def adopt(self, attempt: Attempt, token: str, retry: int) -> bool:
         """Hand an unfinished attempt to a later state attempt (new token) that found it; False if it moved on."""

@@ -176,6 +176,8 @@ class Dispatcher:
         else:
             self._answer(req, error=(TASK_FAILED, f"task '{req.task}': an earlier attempt kept changing; retrying"))
             return
+        if req.resume_of and self._resumed(req):
+            return
         attempt = Attempt(run=req.execution_id, task=req.task, item_index=req.item_index, retry=req.attempt,
                           key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
                           gated=req.gated,
@@ -191,6 +193,24 @@ class Dispatcher:
             return
         if self.store.claim(attempt) is None:
             self._launch(attempt, entered_at=req.entered_at)
+
+    def _resumed(self, req: DispatchRequest) -> bool:
+        """In a resumed run: when the task (or foreach item) succeeded in the original run, take that attempt over
+        (its output feeds downstream templates) and answer at once; True when done so."""
+        assert req.task is not None and req.task_token is not None and req.kind is not None and req.resume_of
+        earlier = [a for a in self.store.load(req.resume_of, [req.task]).attempts_of(req.task, req.item_index)
+                   if a.status == "SUCCEEDED"]
+        if not earlier:
+            return False
+        copy = Attempt(run=req.execution_id, task=req.task, item_index=req.item_index, retry=req.attempt,
+                       key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
+                       gated=req.gated, token=req.task_token, pipeline=req.pipeline, run_id=req.run_id,
+                       logical_date=req.logical_date)
+        if self.store.take_over(copy, earlier[-1]):
+            metrics.add_metric(name="AttemptsTakenOver", unit=MetricUnit.Count, value=1)
+            logger.info("took over a succeeded attempt of the original run", task=req.task, resume_of=req.resume_of)
+            self._send(req.task_token, {"status": "SUCCEEDED"})
+        return True  # else a repeated delivery took it over already, and answered
 
     def _adopted(self, req: DispatchRequest, unfinished: list[Attempt]) -> bool:
         """Hand an unfinished earlier attempt to this state attempt; True when one was taken over."""

@@ -57,6 +57,7 @@ class Attempt:
     output: Any = None
     end_event: str | None = None
     usage: dict[str, Any] | None = None  # compute the job used, as its service reported it (for the run's cost)
+    resumed_from: dict[str, Any] | None = None  # a resumed run's copy of an attempt that succeeded in the original
     adopted_by: int | None = None  # the retry that took this attempt over, if one did
     gated: bool = True  # its pipeline parks requests at gates: its end must release them
     history: list[dict[str, str]] = field(default_factory=list)

@@ -124,6 +124,7 @@ class Emitter:
             item_failed: self._fail_recorder(name, None, item=True),
         }
         selector = {"params.$": "$.params", "logical_date.$": "$.logical_date", "event.$": "$.event",
+                    "resume_of.$": "$.resume_of",
                     "item.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"}
         states[name] = {"Type": "Map", "ItemsPath": "$.foreach.items", "ItemSelector": selector,
                         "MaxConcurrency": task.foreach.max_concurrency,
@@ -164,13 +165,14 @@ class Emitter:
         return {
             START: {"Type": "Pass", "Next": DEFAULTS, "Parameters": {
                 "base": {"params": {}, "logical_date.$": "$$.Execution.StartTime", "event": None,
-                         "trigger": {"type": "manual"}},
+                         "trigger": {"type": "manual"}, "resume_of": None},
                 "param_defaults": self.p.param_defaults(), "given.$": "$"}},
             DEFAULTS: {"Type": "Pass", "Next": CONTEXT, "Parameters": {
                 "run.$": "States.JsonMerge($.base, $.given, false)", "param_defaults.$": "$.param_defaults"}},
             CONTEXT: {"Type": "Pass", "Parameters": {
                 "params.$": "States.JsonMerge($.param_defaults, $.run.params, false)",
-                "logical_date.$": "$.run.logical_date", "event.$": "$.run.event", "trigger.$": "$.run.trigger"}},
+                "logical_date.$": "$.run.logical_date", "event.$": "$.run.event", "trigger.$": "$.run.trigger",
+                "resume_of.$": "$.run.resume_of"}},
         }
 
     def _epilogue(self) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def run_identity(pipeline: str) -> dict[str, Any]:
 def run_context(pipeline: str) -> dict[str, Any]:
     """Identity plus what rendering a task's templates needs (recorders do without it: smaller definitions)."""
     return {**run_identity(pipeline), "started_at.$": "$$.Execution.StartTime", "params.$": "$.params",
-            "logical_date.$": "$.logical_date", "event.$": "$.event"}
+            "logical_date.$": "$.logical_date", "event.$": "$.event", "resume_of.$": "$.resume_of"}
 
 
 def dispatch(payload: dict[str, Any], *, token: bool, next_state: str | None, **extra: Any) -> dict[str, Any]:

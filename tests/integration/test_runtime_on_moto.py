@@ -31,20 +31,23 @@ def rt() -> Any:
 
 
 def execute(rt: Any, name: str, *, fail: dict[str, int] | None = None, run_input: dict[str, Any] | None = None,
-            timeout: float = 60.0) -> dict[str, Any]:
+            timeout: float = 60.0, run_name: str = "run-1") -> dict[str, Any]:
     """Run the example pipeline `name` to its end; tasks in `fail` fail that many attempts first."""
     fail = dict(fail or {})
     definition = compile_pipeline(fast_retries(examples()[name])).definition
     role = client("iam").create_role(RoleName=f"r{time.monotonic_ns()}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    fn = client("lambda").create_function(FunctionName="sluice-dispatch", Runtime="python3.12", Role=role,
-                                          Handler="functions.dispatch.handler.handler",
-                                          Code={"ZipFile": b"asset"})["FunctionArn"]
+    try:
+        fn = client("lambda").create_function(FunctionName="sluice-dispatch", Runtime="python3.12", Role=role,
+                                              Handler="functions.dispatch.handler.handler",
+                                              Code={"ZipFile": b"asset"})["FunctionArn"]
+    except client("lambda").exceptions.ResourceConflictException:  # a second run in the same test
+        fn = client("lambda").get_function(FunctionName="sluice-dispatch")["Configuration"]["FunctionArn"]
     sfn = client("stepfunctions")
     machine = sfn.create_state_machine(name=f"sluice-{name}", roleArn=role,
                                        definition=json.dumps(definition).replace("${DispatchFunctionArn}", fn))
     jobs: FakeJobs = rt.jobs["fake"]
     with routed_to_handlers(rt):
-        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-1",
+        arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name=run_name,
                                   input=json.dumps(run_input or {}))["executionArn"]
         deadline = time.monotonic() + timeout
         while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
@@ -102,3 +105,32 @@ def test_a_dag_with_gated_dependencies_runs_every_task_after_its_dependencies(rt
     for name, task in pipeline.tasks.items():
         for dependency in task.depends_on:
             assert ended[dependency] <= started[name], f"{name} started before {dependency} ended"
+
+
+def _jobs_of(rt: Any, task: str) -> int:
+    return sum(1 for job in rt.jobs["fake"].jobs.values() if job.task == task)
+
+
+@pytest.mark.parametrize(("name", "failing"), [("daily-sales-etl", "load_warehouse"),
+                                               ("marketing-attribution", "attribution")])
+def test_a_resumed_run_skips_exactly_what_succeeded_and_reruns_the_rest(rt: Any, name: str, failing: str) -> None:
+    # GIVEN a run that failed because one task failed past its retries
+    first = execute(rt, name, fail={failing: 99})
+    assert first["status"] == "FAILED"
+    succeeded = {t for t, status in statuses(first).items() if status == "SUCCEEDED"}
+    jobs_before = {task: _jobs_of(rt, task) for task in examples()[name].tasks}
+    # WHEN it is resumed (a new run of the same pipeline naming the first) and the task now succeeds
+    second = execute(rt, name, run_name="run-2", run_input={**json.loads(first["input"]),
+                                                            "resume_of": first["executionArn"]})
+    # THEN the new run succeeded; every task that succeeded before was taken over, with no new job ...
+    assert second["status"] == "SUCCEEDED", second.get("cause")
+    for task in succeeded - {"notify_failure"}:
+        [attempt] = second["view"].attempts_of(task, None)
+        assert attempt.resumed_from is not None and attempt.resumed_from["run"] == first["executionArn"]
+        assert attempt.external_id is None and _jobs_of(rt, task) == jobs_before[task], task
+    # ... the failed task ran again as a new job, its templates fed by the outputs taken over
+    [rerun] = second["view"].attempts_of(failing, None)
+    assert rerun.resumed_from is None and rerun.external_id and _jobs_of(rt, failing) == jobs_before[failing] + 1
+    assert rerun.config == first["view"].attempts_of(failing, None)[0].config
+    # AND the original run's records are untouched
+    assert statuses({"view": rt.store.load(first["executionArn"])}) == statuses(first)

@@ -53,7 +53,7 @@ def test_every_dispatch_payload_is_a_valid_dispatch_request():
     runtime = {"execution_id": "arn:x", "run_id": "r", "started_at": "2026-01-01T00:00:00Z", "params": {},
                "logical_date": "2026-01-01T00:00:00Z", "event": None, "task_token": "t", "attempt": 0,
                "item": "i", "item_index": 0, "error": {"Error": "E", "Cause": "C"},
-               "entered_at": "2026-01-01T00:00:01Z"}
+               "entered_at": "2026-01-01T00:00:01Z", "resume_of": None}
     for pipeline in EXAMPLES.values():
         for _, state in _all_states(compile_pipeline(pipeline).definition["States"]):
             if state["Type"] != "Task":
