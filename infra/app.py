@@ -17,6 +17,7 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from sluice.catalog import CatalogError
 from sluice.compile import BudgetError, compile_pipeline
 from sluice.spec import Pipeline, SpecError, load_project
 
@@ -101,7 +102,7 @@ def main() -> int:
     except SpecError as exc:
         print(f"pipelines/ has errors; nothing synthesized:\n{exc}", file=sys.stderr)
         return 2
-    except (BudgetError, sharding.ShardError) as exc:
+    except (BudgetError, sharding.ShardError, CatalogError) as exc:  # CatalogError: from sharding's estimate
         print(f"cannot synthesize: {exc}", file=sys.stderr)
         return 2
     for warning in findings.warnings:

@@ -38,6 +38,12 @@ class EnvConfig(BaseModel):
     dispatch_reserved_concurrency: Annotated[int, Field(ge=1)] | None = None
     sweep_every_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     sweep_after_seconds: Annotated[int, Field(ge=60)] = 900
+    # The run API's stage throttling (requests per second, and the burst above it), for all callers together.
+    api_rate_limit: Annotated[int, Field(ge=1, le=10_000)] = 50
+    api_burst_limit: Annotated[int, Field(ge=1, le=5_000)] = 100
+    # API Gateway logs to CloudWatch through one role per account and region; off when that account setting is
+    # managed elsewhere (the deploy then needs it set already).
+    api_cloudwatch_role: bool = True
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("log_retention_days")

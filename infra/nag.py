@@ -10,10 +10,12 @@ from constructs import Construct
 _PSEUDO = {"partition": "<AWS::Partition>", "region": "<AWS::Region>", "account": "<AWS::AccountId>"}
 
 
-def acknowledge(scope: Construct, rule: str, reason: str, *, resources: Iterable[str] = ()) -> None:
-    """Acknowledge AwsSolutions-<rule> on scope and its children, for exactly these resources when given (IAM5)."""
-    ids = [f"AwsSolutions::AwsSolutions-{rule}[Resource::{r}]" for r in resources] or [
-        f"AwsSolutions::AwsSolutions-{rule}"]
+def acknowledge(scope: Construct, rule: str, reason: str, *, resources: Iterable[str] = (),
+                policies: Iterable[str] = ()) -> None:
+    """Acknowledge AwsSolutions-<rule> on scope and its children, for exactly these resources (IAM5) or managed
+    policies (IAM4) when given."""
+    ids = [f"AwsSolutions::AwsSolutions-{rule}[Resource::{r}]" for r in resources] + [
+        f"AwsSolutions::AwsSolutions-{rule}[Policy::{p}]" for p in policies] or [f"AwsSolutions::AwsSolutions-{rule}"]
     cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=i, reason=reason) for i in ids))
 
 

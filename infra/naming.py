@@ -11,7 +11,7 @@ from constructs import Construct
 
 from .config import RETENTION_DAYS, EnvConfig
 
-FUNCTIONS = ("dispatch", "complete", "record", "sweep")
+FUNCTIONS = ("dispatch", "complete", "record", "sweep", "api")  # api: behind the run API (infra/constructs/run_api.py)
 # Step Functions allows 80 characters in a state machine name, EventBridge 64 in a rule or schedule name.
 NAME_LIMIT = 64
 

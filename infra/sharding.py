@@ -21,6 +21,7 @@ from typing import Any
 
 from sluice.spec import Pipeline
 
+from .catalog import entry_value
 from .grants import Grant, destinations_settable, job_grants
 
 SHARDS_FILE = Path(__file__).with_name("shards.json")
@@ -42,13 +43,14 @@ class ShardError(ValueError):
 
 def resources_of(pipeline: Pipeline) -> int:
     """CloudFormation resources one pipeline adds: state machine, its role, role policy and log group, its job role
-    and policy, its dashboard, its alarms (failed runs, timed-out runs, max_duration, each task's
-    expected_duration), each schedule, each trigger rule, async-invoke settings of each Lambda task."""
+    and policy, its dashboard, its catalog parameter (the run API's), its alarms (failed runs, timed-out runs,
+    max_duration, each task's expected_duration), each schedule, each trigger rule, async-invoke settings of each
+    Lambda task."""
     tasks = pipeline.tasks.values()
     lambdas = sum(1 for t in tasks if t.kind == "lambda")
     alarms = 1 + bool(pipeline.timeout) + bool(pipeline.max_duration) + sum(1 for t in tasks if t.expected_duration)
     alarms += 2 * bool(pipeline.deadline)  # its alarm and the schedule that checks it
-    return 7 + alarms + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
+    return 8 + alarms + len(pipeline.schedules) + len(pipeline.triggers) + lambdas
 
 
 def policy_chars(grants: list[Grant]) -> int:
@@ -72,7 +74,9 @@ class Cost:
 
 
 def cost_of(pipeline: Pipeline, definition: Mapping[str, Any]) -> Cost:
-    escaped = len(json.dumps(json.dumps(definition, separators=(",", ":"))))
+    """Resources, and template bytes: the definition and the catalog entry sit in the template as escaped strings.
+    Raises CatalogError for a pipeline whose spec cannot be a catalog entry."""
+    escaped = len(json.dumps(json.dumps(definition, separators=(",", ":")))) + len(json.dumps(entry_value(pipeline)))
     resources = resources_of(pipeline)
     return Cost(resources, BYTES_PER_RESOURCE * resources + escaped)
 

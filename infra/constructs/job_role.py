@@ -1,6 +1,6 @@
 """A pipeline's job role: what Sluice's functions may do to this pipeline's jobs, and nothing of any other.
 
-The dispatch, complete and sweep functions assume it to start, find, describe and stop the pipeline's jobs
+The dispatch, complete, sweep and api functions assume it to start, find, describe and stop the pipeline's jobs
 (functions/adapters/clients.role_clients), so one role holds one pipeline's grants: IAM's policy size limits never
 meet the number of pipelines, and a bug in one pipeline's dispatch cannot reach another's jobs.
 """
@@ -17,7 +17,8 @@ from ..grants import job_grants
 from ..nag import acknowledge, as_finding
 from ..naming import fill, iam_arn, job_role_name, job_role_path, role_name
 
-JOB_FUNCTIONS = ("dispatch", "complete", "sweep")  # complete starts jobs too: it releases tasks waiting at gates
+# complete starts jobs too: it releases tasks waiting at gates; api stops them: cancelling a run stops its jobs.
+JOB_FUNCTIONS = ("dispatch", "complete", "sweep", "api")
 INLINE_POLICY_CHARS = 10_240  # IAM: all inline policies of one role together
 
 

@@ -14,6 +14,8 @@ from ..config import EnvConfig
 # What each function does to the table (functions/adapters/run_store.py and runs.py), nothing more.
 READ_WRITE = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem")
 RECORD_ONLY = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")  # Query: a run's items, to price it
+# The run API reads runs in batches; DeleteItem: Powertools Idempotency deletes its record when a request fails.
+RUN_API = ("dynamodb:BatchGetItem", *READ_WRITE)
 
 
 class RunStore(Construct):

@@ -1,4 +1,5 @@
-"""Sluice's four functions (dispatch, complete, record, sweep), each with its own role, log group and grants."""
+"""Sluice's functions (dispatch, complete, record, sweep and the run API's api), each with its own role, log group
+and grants."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from sluice.catalog import catalog_path
+
 from ..config import EnvConfig
 from ..nag import acknowledge, as_finding
 from ..naming import (
@@ -30,9 +33,12 @@ from ..naming import (
     role_name,
 )
 from .job_role import JOB_FUNCTIONS
-from .run_store import READ_WRITE, RECORD_ONLY, RunStore
+from .run_store import READ_WRITE, RECORD_ONLY, RUN_API, RunStore
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # as infra/lambda_asset.PYTHON_VERSION builds the layer for
+
+
+DESCRIBE = ("states:DescribeExecution", "states:DescribeStateMachineForExecution")
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,21 @@ class FunctionSpec:
     timeout: int
     store: tuple[str, ...]
     answers_tokens: bool  # SendTaskSuccess/Failure/Heartbeat
+    executions: tuple[str, ...] = DESCRIBE  # on executions of Sluice's state machines
+    starts_runs: bool = False  # StartExecution on Sluice's state machines
+    reads_catalog: bool = False  # the pipeline catalog's SSM parameters (sluice/catalog.py)
 
 
 SPECS = {
     "dispatch": FunctionSpec(512, 120, READ_WRITE, True),
     "complete": FunctionSpec(512, 120, READ_WRITE, True),
-    "record": FunctionSpec(256, 30, RECORD_ONLY, False),
+    # prices each ended run from its history (functions/record/cost.py); starts a backfill's next runs as earlier
+    # ones end
+    "record": FunctionSpec(256, 30, RECORD_ONLY, False, (*DESCRIBE, "states:GetExecutionHistory"), starts_runs=True),
     "sweep": FunctionSpec(512, 240, READ_WRITE, True),  # at most; see _timeout
+    # behind API Gateway, whose integrations time out at 29 s; cancelling a run stops its execution
+    "api": FunctionSpec(512, 29, RUN_API, False, (*DESCRIBE, "states:StopExecution"), starts_runs=True,
+                        reads_catalog=True),
 }
 
 
@@ -101,36 +115,61 @@ class Runtime(Construct):
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             reserved_concurrent_executions=self._reserved(name), environment=self._environment(name, store))
         store.grant(function, spec.store)
+        self._grant(name, role)
+        return function
+
+    def _grant(self, name: str, role: iam.Role) -> None:
+        """What the function may do besides the run store and its logs: each `*` acknowledged with its reason."""
+        spec, config = SPECS[name], self.config
         executions = f"arn:{{partition}}:states:{{region}}:{{account}}:execution:{config.prefix}*:*"
+        machines = f"arn:{{partition}}:states:{{region}}:{{account}}:stateMachine:{config.prefix}*"
         job_roles = f"arn:{{partition}}:iam::{{account}}:role{job_role_path(config)}*"
         if name in JOB_FUNCTIONS:
-            function.add_to_role_policy(iam.PolicyStatement(sid="PipelineJobRoles", actions=["sts:AssumeRole"],
-                                                            resources=[fill(self, job_roles)]))
+            role.add_to_policy(iam.PolicyStatement(sid="PipelineJobRoles", actions=["sts:AssumeRole"],
+                                                   resources=[fill(self, job_roles)]))
             acknowledge(role, "IAM5", "the job roles of every pipeline of this environment, one per pipeline under "
                         "their own IAM path; each allows only its pipeline's jobs",
                         resources=[as_finding(self, job_roles)])
         if name == "record":  # announces run ends (functions/adapters/notices.py)
-            function.add_to_role_policy(iam.PolicyStatement(sid="RunNotices", actions=["events:PutEvents"],
-                                                            resources=[arn_in(self, "events", "event-bus/default")]))
+            role.add_to_policy(iam.PolicyStatement(sid="RunNotices", actions=["events:PutEvents"],
+                                                   resources=[arn_in(self, "events", "event-bus/default")]))
         if spec.answers_tokens:
-            function.add_to_role_policy(iam.PolicyStatement(
+            role.add_to_policy(iam.PolicyStatement(
                 sid="TaskTokens", actions=["states:SendTaskFailure", "states:SendTaskHeartbeat",
                                            "states:SendTaskSuccess"], resources=["*"]))
-        reads = ["states:DescribeExecution", "states:DescribeStateMachineForExecution"]
-        if name == "record":  # prices each ended run from its history (functions/record/cost.py)
-            reads.append("states:GetExecutionHistory")
-        function.add_to_role_policy(iam.PolicyStatement(sid="SluiceExecutions", actions=reads,
-                                                        resources=[fill(self, executions)]))
+        if spec.starts_runs:
+            role.add_to_policy(iam.PolicyStatement(sid="StartRuns", actions=["states:StartExecution"],
+                                                   resources=[fill(self, machines)]))
+            acknowledge(role, "IAM5", "runs of whichever pipeline of this environment is asked for (a run API "
+                        "request, a backfill's next run): every pipeline's state machine is named with the "
+                        "environment's prefix, and pipeline stacks add them without changing this stack",
+                        resources=[as_finding(self, machines)])
+        if spec.reads_catalog:
+            self._read_catalog(role)
+        role.add_to_policy(iam.PolicyStatement(sid="SluiceExecutions", actions=list(spec.executions),
+                                               resources=[fill(self, executions)]))
         wildcards = ["X-Ray's PutTraceSegments and PutTelemetryRecords have no resource type"] if config.tracing else []
         if spec.answers_tokens:
             wildcards.append("SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat have no resource type: a task "
                              "token names no resource")
         if wildcards:
             acknowledge(role, "IAM5", "; ".join(wildcards), resources=["*"])
-        acknowledge(role, "IAM5", "run records and completions concern executions of every Sluice state machine of "
-                    "this environment (their names share the prefix); execution names are made per run",
+        acknowledge(role, "IAM5", "run records, completions and the run API concern executions of every Sluice state "
+                    "machine of this environment (their names share the prefix); execution names are made per run",
                     resources=[as_finding(self, executions)])
-        return function
+
+    def _read_catalog(self, role: iam.Role) -> None:
+        """The pipeline catalog: list it by path, read one pipeline's parameter."""
+        path = catalog_path(self.config.prefix)  # /sluice/<env>/pipelines/
+        entries = f"arn:{{partition}}:ssm:{{region}}:{{account}}:parameter{path}*"
+        # the path as IAM sees it with and without its trailing '/', which callers may give or leave out
+        role.add_to_policy(iam.PolicyStatement(
+            sid="CatalogPath", actions=["ssm:GetParametersByPath"],
+            resources=[arn_in(self, "ssm", f"parameter{path.rstrip('/')}"), arn_in(self, "ssm", f"parameter{path}")]))
+        role.add_to_policy(iam.PolicyStatement(sid="CatalogEntries", actions=["ssm:GetParameter"],
+                                               resources=[fill(self, entries)]))
+        acknowledge(role, "IAM5", "one parameter per pipeline of this environment under the catalog's path, "
+                    "written by the pipeline stacks as pipelines are added", resources=[as_finding(self, entries)])
 
     def _timeout(self, name: str) -> int:
         if name == "sweep":
@@ -147,13 +186,15 @@ class Runtime(Construct):
         return None
 
     def _environment(self, name: str, store: RunStore) -> dict[str, str]:
-        config = self.config
+        config, spec = self.config, SPECS[name]
         env = {"RUN_TABLE": store.table.table_name, "RECORD_TTL_DAYS": str(config.record_ttl_days),
                "STATE_MACHINE_ARN_PREFIX": machine_arn_prefix(self, config),
                "JOB_ROLE_ARN_PREFIX": job_role_arn_prefix(self, config), "EVENT_BUS": "default",
                "SWEEP_AFTER_SECONDS": str(config.sweep_after_seconds), "POWERTOOLS_SERVICE_NAME": f"sluice-{name}",
                "POWERTOOLS_METRICS_NAMESPACE": "Sluice", "POWERTOOLS_LOG_LEVEL": "INFO",
                "PYDANTIC_DISABLE_PLUGINS": "__all__"}
+        if spec.reads_catalog:
+            env["CATALOG_PATH"] = catalog_path(config.prefix)
         if not config.tracing:
             env["POWERTOOLS_TRACE_DISABLED"] = "true"
         return env

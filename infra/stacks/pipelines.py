@@ -1,5 +1,5 @@
-"""One shard of pipelines: for each, its state machine, job role, schedules, triggers and alarm; for all, the rules
-that tell `complete` their jobs ended and a dashboard."""
+"""One shard of pipelines: for each, its state machine, job role, schedules, triggers, alarms and catalog entry; for
+all, the rules that tell `complete` their jobs ended and a dashboard."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from sluice.catalog import catalog_path, tier
 from sluice.spec import Pipeline
 
+from ..catalog import entry_value
 from ..config import EnvConfig
 from ..constructs.job_events import JobEvents
 from ..constructs.job_role import JobRole
@@ -50,6 +53,7 @@ class PipelineStack(cdk.Stack):
         self.machines: dict[str, sfn.StateMachine] = {}
         self.job_roles: dict[str, iam.Role] = {}
         self.monitoring: dict[str, PipelineMonitoring] = {}
+        self.catalog: dict[str, ssm.StringParameter] = {}
         topic = sns.Topic.from_topic_arn(self, "AlarmTopic", arn_in(self, "sns", alarm_topic_name(config)))
         for pipeline in pipelines:
             # The pipeline's name as its construct id: names are unique, and any rewriting of them may not be
@@ -68,6 +72,10 @@ class PipelineStack(cdk.Stack):
             self.monitoring[pipeline.name] = PipelineMonitoring(
                 machine, "Monitoring", pipeline=pipeline, machine=machine.state_machine, config=config, topic=topic,
                 scheduler_role=self.scheduler_role)
+            value = entry_value(pipeline)  # CatalogError (naming the pipeline) stops the synth
+            self.catalog[pipeline.name] = ssm.StringParameter(
+                machine, "Catalog", parameter_name=catalog_path(config.prefix) + pipeline.name, string_value=value,
+                tier=ssm.ParameterTier[tier(value).upper()], description="Sluice pipeline spec (read by the run API)")
         complete = arn_in(self, "lambda", f"function:{function_name(config, 'complete')}")
         self.job_events = JobEvents(self, "JobEvents", pipelines=pipelines, config=config, complete_arn=complete,
                                     dead_letters=self.dead_letters, shard=shard, destinations_for=destinations_for)

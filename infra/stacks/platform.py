@@ -1,4 +1,5 @@
-"""Shared by every pipeline: the run store, Sluice's functions, the execution rule and the alarm topic."""
+"""Shared by every pipeline: the run store, Sluice's functions, the run API, the execution rule and the alarm
+topic."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ..config import EnvConfig
+from ..constructs.run_api import RunApi
 from ..constructs.run_store import RunStore
 from ..constructs.runtime import Assets, Runtime
 from ..naming import alarm_topic_name, removal
@@ -19,10 +21,11 @@ from ..naming import alarm_topic_name, removal
 
 class PlatformStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, config: EnvConfig, assets: Assets, **kwargs: Any) -> None:
-        super().__init__(scope, id, description=f"Sluice platform ({config.name}): run store, functions, rules",
-                         **kwargs)
+        super().__init__(scope, id, **kwargs,
+                         description=f"Sluice platform ({config.name}): run store, functions, run API, rules")
         self.store = RunStore(self, "RunStore", config=config)
         self.runtime = Runtime(self, "Runtime", config=config, store=self.store, assets=assets)
+        self.run_api = RunApi(self, "RunApi", config=config, function=self.runtime.functions["api"])
         # A customer key: CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key.
         self.alarm_key = kms.Key(self, "AlarmKey", alias=f"alias/{config.prefix}alarms", enable_key_rotation=True,
                                  description=f"Sluice alarm notifications ({config.name})",
@@ -44,3 +47,5 @@ class PlatformStack(cdk.Stack):
         cdk.CfnOutput(self, "RunTable", value=self.store.table.table_name)
         cdk.CfnOutput(self, "AlarmTopic", value=self.alarms.topic_arn)
         cdk.CfnOutput(self, "DeadLetterQueue", value=self.runtime.dead_letters.queue_url)
+        # Outputs at the stack's top level keep their id as OutputKey: the CLI looks for RunApiUrl.
+        cdk.CfnOutput(self, "RunApiUrl", value=self.run_api.url, description="the run API (IAM/SigV4 auth)")

@@ -1,7 +1,7 @@
 """The synthesized stacks, created in moto's CloudFormation as `cdk deploy` would (assets uploaded, bootstrap
 version present): every intrinsic resolves, and what the functions read from their environment names what the
-stacks created. (moto skips Scheduler schedules, alarms, queue and topic policies and async-invoke settings;
-the synth tests cover those.)"""
+stacks created. (moto skips Scheduler schedules, alarms, queue and topic policies, async-invoke settings, and
+API Gateway's stage and account settings; the synth tests cover those.)"""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ import pytest
 from moto import mock_aws
 
 from functions.settings import Settings
+from sluice.api_client import endpoint_from_stack_outputs
+from sluice.catalog import decode
 from sluice.run_store_schema import INDEXES
 from tests.infra.conftest import Synth
+from tests.support.pipelines import examples
 
 pytestmark = pytest.mark.synth
 ACCOUNT, REGION = "123456789012", "eu-west-1"
@@ -48,11 +51,14 @@ def _publish_assets(synth: Synth, stack: str) -> None:
 
 def _for_moto(template: dict) -> dict:
     """moto's CloudFormation reads a KMS key's tags in the KMS API's spelling (TagKey/TagValue), not
-    CloudFormation's (Key/Value): respell them, and change nothing else."""
+    CloudFormation's (Key/Value), and an SSM parameter's as a list, not CloudFormation's map: respell them, and
+    change nothing else."""
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::KMS::Key" and "Tags" in resource["Properties"]:
             resource["Properties"]["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]}
                                               for t in resource["Properties"]["Tags"]]
+        if resource["Type"] == "AWS::SSM::Parameter" and "Tags" in resource["Properties"]:
+            resource["Properties"]["Tags"] = [{"Key": k, "Value": v} for k, v in resource["Properties"]["Tags"].items()]
     return template
 
 
@@ -84,7 +90,7 @@ def test_functions_settings_name_the_table_machines_and_job_roles_the_stacks_cre
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
     assert sorted(machines) == ["sluice-dev-daily-sales-etl", "sluice-dev-marketing-attribution",
                                 "sluice-dev-ml-training"]
-    for name in ("dispatch", "complete", "record", "sweep"):
+    for name in ("dispatch", "complete", "record", "sweep", "api"):
         config = lambda_.get_function_configuration(FunctionName=f"sluice-dev-{name}")
         assert config["Handler"] == f"functions.{name}.handler.handler"
         settings = Settings.from_env(config["Environment"]["Variables"])  # as the function does at cold start
@@ -111,3 +117,29 @@ def test_job_end_and_trigger_rules_exist_with_their_patterns(deployed):
     assert glue["detail"]["state"] == ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
     (target,) = events.list_targets_by_rule(Rule="sluice-dev-pipelines-1-glue-ended")["Targets"]
     assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-dev-complete"
+
+
+def test_the_run_api_reads_the_catalog_the_pipeline_stacks_wrote(deployed):
+    # GIVEN the api function's CATALOG_PATH WHEN listed by path, as the API does THEN every pipeline's spec is there
+    env = boto3.client("lambda").get_function_configuration(FunctionName="sluice-dev-api")["Environment"]["Variables"]
+    assert env["CATALOG_PATH"] == "/sluice/dev/pipelines/"
+    pages = boto3.client("ssm").get_paginator("get_parameters_by_path").paginate(Path=env["CATALOG_PATH"])
+    entries = {p["Name"].removeprefix(env["CATALOG_PATH"]): p["Value"] for page in pages for p in page["Parameters"]}
+    assert {name: decode(value, name) for name, value in entries.items()} == examples()
+
+
+def test_the_rest_api_proxies_to_the_api_function_with_iam_auth(deployed):
+    apigateway = boto3.client("apigateway")
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == "sluice-dev-api"]
+    resources = {r["path"]: r for r in apigateway.get_resources(restApiId=api["id"], embed=["methods"])["items"]}
+    assert sorted(resources) == ["/", "/{proxy+}"]
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-dev-api"
+    for resource in resources.values():
+        method = apigateway.get_method(restApiId=api["id"], resourceId=resource["id"], httpMethod="ANY")
+        assert method["authorizationType"] == "AWS_IAM"
+        assert method["methodIntegration"]["type"] == "AWS_PROXY" and function in method["methodIntegration"]["uri"]
+    # and the CLI finds its URL among the platform stack's outputs
+    (platform,) = deployed.describe_stacks(StackName="sluice-dev-platform")["Stacks"]
+    url = endpoint_from_stack_outputs(platform["Outputs"])
+    # (moto skips the stage, so the stage name after the host resolves to nothing; test_run_api checks it is v1)
+    assert url.startswith(f"https://{api['id']}.execute-api.{REGION}.amazonaws.com/")

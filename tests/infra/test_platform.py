@@ -9,7 +9,7 @@ from sluice.run_store_schema import INDEXES
 
 pytestmark = pytest.mark.synth
 PLATFORM = "sluice-dev-platform"
-HANDLERS = {"dispatch", "complete", "record", "sweep"}
+HANDLERS = {"dispatch", "complete", "record", "sweep", "api"}
 
 
 def _statements(synth, stack: str, role_logical_prefix: str) -> list[dict]:
@@ -64,7 +64,11 @@ def test_functions_run_the_handlers_with_settings_logs_and_tracing(dev):
     assert by_name["sweep"]["ReservedConcurrentExecutions"] == 1
     assert "ReservedConcurrentExecutions" not in by_name["dispatch"]  # dev: no bound
     t = dev.assertions(PLATFORM)
-    t.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 14}, 4)
+    # one per function, and the run API's access and execution logs
+    t.resource_properties_count_is("AWS::Logs::LogGroup", {"RetentionInDays": 14}, len(HANDLERS) + 2)
+    assert by_name["api"]["Timeout"] == 29 and by_name["api"]["MemorySize"] == 512  # API Gateway waits 29 s
+    assert by_name["api"]["Environment"]["Variables"]["CATALOG_PATH"] == "/sluice/dev/pipelines/"
+    assert all("CATALOG_PATH" not in by_name[n]["Environment"]["Variables"] for n in HANDLERS - {"api"})
     # complete and record are invoked asynchronously: two retries, then the dead-letter queue
     t.resource_count_is("AWS::Lambda::EventInvokeConfig", 2)
     t.has_resource_properties("AWS::Lambda::EventInvokeConfig", {

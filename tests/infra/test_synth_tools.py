@@ -17,6 +17,7 @@ from infra import app as infra_app
 from infra import sharding
 from infra.app import build_app, default_assets
 from infra.config import load_env
+from sluice import catalog
 from tests.support.pipelines import ROOT, examples
 
 pytestmark = pytest.mark.synth
@@ -34,13 +35,21 @@ def test_cdk_nag_passes_and_every_acknowledgement_says_why(dev, prod):
         assert report["pluginName"] == "AwsSolutions" and report["conclusion"] == "success"
         assert report["violations"] == []
         rules = {s["ruleName"].split("[")[0] for s in report["suppressedViolations"]}
-        # only wildcard resources AWS offers nothing narrower for, and dead-letter queues that need none
-        assert rules == {"AwsSolutions-IAM5", "AwsSolutions-SQS3"}
+        # only wildcard resources AWS offers nothing narrower for, dead-letter queues that need none, and the run
+        # API's (infra/constructs/run_api.py): request validation is the Lambda's (APIG2), no WAF in front of an
+        # IAM-only API (APIG3), IAM rather than Cognito auth (COG4), AWS's managed policy for API Gateway's
+        # account-level CloudWatch role (IAM4)
+        assert rules == {"AwsSolutions-IAM5", "AwsSolutions-SQS3", "AwsSolutions-APIG2", "AwsSolutions-APIG3",
+                         "AwsSolutions-COG4", "AwsSolutions-IAM4"}
         for suppressed in report["suppressedViolations"]:
             assert len(suppressed["reason"]) >= 40, suppressed
         iam5 = [s["acknowledgedId"] for s in report["suppressedViolations"]
                 if s["ruleName"].startswith("AwsSolutions-IAM5")]
         assert all("[Resource::" in i for i in iam5)  # each names the exact resource it allows
+        iam4 = {s["acknowledgedId"] for s in report["suppressedViolations"]
+                if s["ruleName"].startswith("AwsSolutions-IAM4")}
+        assert iam4 == {"AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                        "AmazonAPIGatewayPushToCloudWatchLogs]"}  # that policy only, nowhere else
 
 
 def test_cdk_nag_fails_the_synth_on_a_new_finding(tmp_path):
@@ -88,6 +97,16 @@ def test_main_refuses_bad_pipelines_before_synthesizing(tmp_path, monkeypatch, c
     assert infra_app.main() == 2
     err = capsys.readouterr().err
     assert "pipelines/ has errors; nothing synthesized" in err and "broken.yaml" in err and "nope" in err
+
+
+def test_main_refuses_a_pipeline_the_catalog_cannot_hold(monkeypatch, capsys):
+    # GIVEN catalog parameters too small for the examples' specs WHEN synthesized THEN nothing is, and the
+    # pipeline is named (each pipeline stack writes its pipelines' specs for the run API)
+    monkeypatch.setattr(catalog, "STANDARD_LIMIT", 100)
+    monkeypatch.setattr(catalog, "ADVANCED_LIMIT", 100)
+    assert infra_app.main() == 2
+    err = capsys.readouterr().err
+    assert "cannot synthesize: pipeline '" in err and "split it into a parent and child pipelines" in err
 
 
 @pytest.mark.node
