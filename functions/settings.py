@@ -20,6 +20,7 @@ class Settings(BaseModel):
     event_bus: str = Field("default", description="where Sluice announces run ends (source 'sluice'; EVENT_BUS)")
     sweep_after_seconds: int = Field(900, ge=60, description="ask a job's service after this long without an event")
     sweep_shards: int = Field(4, ge=1, le=64)
+    catalog_path: str = Field("", description="the SSM path of the pipeline specs the run API reads (CATALOG_PATH)")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -31,5 +32,6 @@ class Settings(BaseModel):
         values = {"table_name": table, "record_ttl_days": env.get("RECORD_TTL_DAYS"),
                   "state_machine_arn_prefix": env.get("STATE_MACHINE_ARN_PREFIX"),
                   "job_role_arn_prefix": env.get("JOB_ROLE_ARN_PREFIX"), "event_bus": env.get("EVENT_BUS"),
-                  "sweep_after_seconds": env.get("SWEEP_AFTER_SECONDS"), "sweep_shards": env.get("SWEEP_SHARDS")}
+                  "sweep_after_seconds": env.get("SWEEP_AFTER_SECONDS"), "sweep_shards": env.get("SWEEP_SHARDS"),
+                  "catalog_path": env.get("CATALOG_PATH")}
         return cls.model_validate({k: v for k, v in values.items() if v is not None})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import sys
@@ -13,6 +12,7 @@ import click
 
 from .compile import BudgetError, compile_pipeline
 from .graph import Dag, to_dot, to_mermaid
+from .run_request import logical_date
 from .spec import Pipeline, Problem, Task, load_paths, pipeline_files
 from .spec.schema import schema_json
 
@@ -217,14 +217,10 @@ def _logical_date(text: str | None) -> str | None:
     if text is None:
         return None
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        _fail(f"--date {text!r}: expected YYYY-MM-DD or an ISO 8601 time such as 2026-11-27T02:30:00Z")
+        return logical_date(text)
+    except ValueError as exc:
+        _fail(f"--date {exc}")
         raise
-    if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # An offset stays: the day of a logical date is its own (templates read ds from it, as in the cloud).
-    return moment.isoformat()
 
 
 def _pairs(items: tuple[str, ...], sep: str, flag: str, optional: bool = False) -> list[tuple[str, str]]:

@@ -37,6 +37,8 @@ class RunRecords:
             "pipeline_pk": f"PIPELINE#{pipeline}", "pipeline_sk": f"{started}#{event.name}",
         }
         facts["logical_sk"] = f"{facts['logical_date']}#{event.name}"
+        if run_input.get("resume_of"):
+            facts["resume_of"] = run_input["resume_of"]
         # Facts about the run are set once, whichever event arrives first.
         sets = [f"#{name} = if_not_exists(#{name}, :{name})" for name in facts]
         values = {f":{name}": value for name, value in facts.items()}
@@ -62,6 +64,51 @@ class RunRecords:
             return False
         return True
 
+    def annotate(self, execution_arn: str, **fields: Any) -> None:
+        """Set facts about a run that the run API keeps (cancelled, resumed_by); the item may not exist yet."""
+        sets = ", ".join(f"#{name} = :{name}" for name in fields)
+        self.client.update_item(
+            TableName=self.table, Key=to_item({"pk": run_pk(execution_arn), "sk": "RUN"}),
+            UpdateExpression=f"SET {sets}",
+            ExpressionAttributeNames={f"#{name}": name for name in fields},
+            ExpressionAttributeValues=to_item({f":{name}": json.dumps(value) if isinstance(value, dict) else value
+                                               for name, value in fields.items()}))
+
+    def page(self, pipeline: str, *, since: str, until: str, status: str | None, limit: int,
+             after: dict[str, Any] | None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of the pipeline's runs, newest first, started in [since, until]; and where the next begins."""
+        request: dict[str, Any] = {
+            "TableName": self.table, "IndexName": "by_pipeline", "ScanIndexForward": False,
+            "KeyConditionExpression": "pipeline_pk = :pk AND pipeline_sk BETWEEN :since AND :until",
+            "ExpressionAttributeValues": {":pk": f"PIPELINE#{pipeline}", ":since": since, ":until": f"{until}~"}}
+        if status:
+            request |= {"FilterExpression": "#status = :status", "ExpressionAttributeNames": {"#status": "status"}}
+            request["ExpressionAttributeValues"][":status"] = status
+        request["ExpressionAttributeValues"] = to_item(request["ExpressionAttributeValues"])
+        found: list[dict[str, Any]] = []
+        start = to_item(after) if after else None
+        while True:
+            response = self.client.query(**request, Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
+            for item in response["Items"]:
+                found.append(self._parsed(from_item(item)))
+                if len(found) == limit:
+                    last = found[-1]
+                    return found, {k: last[k] for k in ("pk", "sk", "pipeline_pk", "pipeline_sk")}
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return found, None
+
+    def by_logical_date(self, pipeline: str, since: str, until: str) -> list[dict[str, Any]]:
+        """The pipeline's runs whose logical dates fall in [since, until], oldest date first."""
+        items: list[dict[str, Any]] = []
+        for page in self.client.get_paginator("query").paginate(
+                TableName=self.table, IndexName="by_logical_date",
+                KeyConditionExpression="pipeline_pk = :pk AND logical_sk BETWEEN :since AND :until",
+                ExpressionAttributeValues=to_item({":pk": f"PIPELINE#{pipeline}", ":since": since,
+                                                   ":until": f"{until}~"})):
+            items += [self._parsed(from_item(item)) for item in page["Items"]]
+        return items
+
     def set_cost(self, execution_arn: str, cost: dict[str, Any]) -> None:
         """Keep the run's cost on its item (recomputed, and replaced, when a redriven run ends again)."""
         self.client.update_item(
@@ -74,8 +121,11 @@ class RunRecords:
                                      ConsistentRead=True).get("Item")
         if not found:
             return None
-        run = from_item(found)
-        for name in ("params", "trigger", "cost"):
+        return self._parsed(from_item(found))
+
+    @staticmethod
+    def _parsed(run: dict[str, Any]) -> dict[str, Any]:
+        for name in ("params", "trigger", "cost", "cancelled"):
             if isinstance(run.get(name), str):
                 run[name] = json.loads(run[name])
         return run

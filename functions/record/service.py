@@ -11,6 +11,7 @@ from ..adapters.notices import Notices
 from ..adapters.run_store import StoreError
 from ..adapters.runs import ENDS as RUN_ENDS
 from ..adapters.runs import RunRecords
+from ..backfill.service import Backfills
 from ..events.types import ExecutionEvent
 from ..observability import logger, measure
 from .cost import RunCosts
@@ -22,14 +23,19 @@ RUN_METRICS = {"RUNNING": "RunsStarted", "SUCCEEDED": "RunsSucceeded", "FAILED":
 
 class Recorder:
     def __init__(self, runs: RunRecords, executions: Executions, notices: Notices | None = None,
-                 costs: RunCosts | None = None) -> None:
+                 costs: RunCosts | None = None, backfills: Backfills | None = None) -> None:
         self.runs, self.executions, self.notices, self.costs = runs, executions, notices, costs
+        self.backfills = backfills
 
     def on_event(self, event: ExecutionEvent) -> str:
         identity = self.executions.identity(event.execution_arn)
         if identity is None:
             return "ignored: not a Sluice state machine"
         pipeline, config_hash = identity
+        if event.status in RUN_ENDS:
+            # Before anything else, and on a repeated end too: advancing counts each run's end once, and a
+            # crash after recording must not leave the backfill one run short.
+            self._advance_backfill(event)
         if not self.runs.record(event, pipeline, config_hash):
             return f"ignored: a later status is recorded than {event.status}"
         # Counted once: a repeated or late event changes nothing above and returns before this.
@@ -44,6 +50,13 @@ class Recorder:
         if self.notices is not None:
             self.notices.run_ended(event, pipeline)
         return f"run {event.status}"
+
+    def _advance_backfill(self, event: ExecutionEvent) -> None:
+        trigger = event.input.get("trigger") if isinstance(event.input, dict) else None
+        if self.backfills is None or not isinstance(trigger, dict) or trigger.get("type") != "backfill":
+            return
+        outcome = self.backfills.advance(str(trigger.get("backfill")), event.name)
+        logger.info("backfill advanced", backfill=trigger.get("backfill"), outcome=outcome)
 
     def _cost(self, execution_arn: str, pipeline: str) -> None:
         """Price the ended run and keep it on its record; best effort: the run's end is recorded already."""

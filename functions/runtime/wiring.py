@@ -12,7 +12,9 @@ from ..adapters.jobs.base import JobAdapter
 from ..adapters.notices import Notices
 from ..adapters.run_store import RunStore
 from ..adapters.runs import RunRecords
+from ..adapters.starts import Starts
 from ..adapters.tokens import Tokens
+from ..backfill.service import Backfills
 from ..complete.service import Completer
 from ..dispatch.service import Dispatcher
 from ..record.cost import RunCosts
@@ -52,6 +54,15 @@ class Runtime:
         return JobAdapters(self.jobs, for_pipeline)
 
     @cached_property
+    def starts(self) -> Starts:
+        return Starts(self.clients("stepfunctions"), self.settings.state_machine_arn_prefix)
+
+    @cached_property
+    def backfills(self) -> Backfills:
+        return Backfills(self.clients("dynamodb"), self.settings.table_name, self.starts, self.runs,
+                         ttl_days=self.settings.record_ttl_days)
+
+    @cached_property
     def tokens(self) -> Tokens:
         return self.tokens_override or Tokens(self.clients("stepfunctions"))
 
@@ -82,7 +93,8 @@ class Runtime:
 
     @cached_property
     def recorder(self) -> Recorder:
-        return Recorder(self.runs, self.executions, self.notices, RunCosts(self.store, self.executions))
+        return Recorder(self.runs, self.executions, self.notices, RunCosts(self.store, self.executions),
+                        self.backfills)
 
     @cached_property
     def deadlines(self) -> DeadlineChecker:

@@ -1,0 +1,145 @@
+"""The run API's routes (Powertools APIGatewayRestResolver): each parses, makes one service call, and answers.
+
+Errors are problem details (functions/api/problems.py): 400 names the field and why, 404, 409, 413; an unexpected
+failure is a 500 problem carrying the request id, never a bare 502.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from ..observability import logger
+from . import models
+from .problems import ApiProblem, problem
+from .service import api
+
+MAX_BODY_BYTES = 64 * 1024  # the largest request body (a run's parameters); API Gateway's own limit is 10 MB
+VERSION = "1.0.0"
+
+app = APIGatewayRestResolver(enable_validation=True)
+
+Name = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", description="pipeline name")]
+RunId = Annotated[str, Path(min_length=3, max_length=400, description="<pipeline>:<execution name>, or its ARN")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", pattern=models.IDEMPOTENCY_KEY,
+                                              description="a repeated request with the same key returns the same "
+                                              "run; the same key with another body is a 409")]
+
+
+def principal() -> str:
+    """Who is calling: the IAM identity API Gateway authenticated (SigV4)."""
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or identity.caller or "unknown"
+
+
+def oversize(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The 413 answer to a body over MAX_BODY_BYTES, checked before anything parses it; None for any other."""
+    size = len(str(event.get("body") or "").encode())
+    if size <= MAX_BODY_BYTES:
+        return None
+    answer = problem(413, "Request too large", f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,} are accepted")
+    return {"statusCode": 413, "headers": {"Content-Type": answer.content_type}, "body": answer.body,
+            "isBase64Encoded": False}
+
+
+@app.get("/pipelines", summary="Every deployed pipeline")
+def list_pipelines() -> models.PipelineList:
+    return api().pipelines.list()
+
+
+@app.get("/pipelines/<name>", summary="A pipeline: parameters, tasks, schedules and its next scheduled runs")
+def get_pipeline(name: Name) -> models.PipelineDetail:
+    return api().pipelines.detail(name)
+
+
+@app.post("/pipelines/<name>/runs", summary="Start a run", responses={201: {"description": "the run started"}})
+def start_run(name: Name, body: Annotated[models.StartRun, Body()],
+              idempotency_key: IdempotencyKey = None) -> Response[models.RunStarted]:
+    started = api().start_run(name, body, principal=principal(), idempotency_key=idempotency_key)
+    return Response(status_code=201, body=started, content_type="application/json")
+
+
+@app.get("/pipelines/<name>/runs", summary="A pipeline's runs, newest first")
+def list_runs(name: Name,
+              status: Annotated[models.RunStatus | None, Query(description="only runs with this status")] = None,
+              since: Annotated[str | None, Query(max_length=40, description="started at or after")] = None,
+              until: Annotated[str | None, Query(max_length=40, description="started at or before")] = None,
+              limit: Annotated[int, Query(ge=1, le=100)] = 20,
+              next_token: Annotated[str | None, Query(max_length=2000)] = None) -> models.RunPage:
+    return api().runs.page(name, status=status, since=since, until=until, limit=limit, token=next_token)
+
+
+@app.get("/runs/<run_id>", summary="A run: tasks, attempts, jobs, timings, errors, cost")
+def get_run(run_id: RunId) -> models.RunDetail:
+    return api().runs.show(run_id)
+
+
+@app.post("/runs/<run_id>/cancel", summary="Stop a running run and its jobs",
+          responses={202: {"description": "stopping"}})
+def cancel_run(run_id: RunId, body: Annotated[models.Cancel, Body()]) -> Response[models.Cancelled]:
+    cancelled = api().runs.cancel(run_id, body, principal=principal())
+    return Response(status_code=202, body=cancelled, content_type="application/json")
+
+
+@app.post("/runs/<run_id>/resume", summary="Re-run what did not succeed in an ended run",
+          responses={201: {"description": "the resumed run started"}})
+def resume_run(run_id: RunId, body: Annotated[models.Resume, Body()]) -> Response[models.RunStarted]:
+    started = api().runs.resume(run_id, body, principal=principal())
+    return Response(status_code=201, body=started, content_type="application/json")
+
+
+@app.post("/pipelines/<name>/backfill", summary="Run the schedule's logical dates in a range",
+          responses={202: {"description": "the backfill started"}})
+def backfill(name: Name, body: Annotated[models.Backfill, Body()],
+             idempotency_key: IdempotencyKey = None) -> Response[models.BackfillView]:
+    view = api().backfills.start(name, body, principal=principal(), idempotency_key=idempotency_key)
+    return Response(status_code=200 if view.dry_run else 202, body=view, content_type="application/json")
+
+
+@app.get("/backfills/<backfill_id>", summary="A backfill: its dates and their runs")
+def get_backfill(backfill_id: Annotated[str, Path(pattern=r"^[a-f0-9]{16}$")]) -> models.BackfillView:
+    return api().backfills.view(backfill_id)
+
+
+@app.exception_handler(ApiProblem)  # type: ignore[untyped-decorator]
+def _problem(exc: ApiProblem) -> Response[str]:
+    return exc.response()
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def _invalid(exc: RequestValidationError) -> Response[str]:
+    errors = [{"field": ".".join(str(part) for part in error.get("loc", ())), "reason": str(error.get("msg"))}
+              for error in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5]) or "the request is invalid"
+    return problem(400, "Invalid request", detail, errors)
+
+
+@app.exception_handler(IdempotencyValidationError)  # type: ignore[untyped-decorator]
+def _reused_key(exc: IdempotencyValidationError) -> Response[str]:
+    return problem(409, "Conflict", "this Idempotency-Key was used with a different request body")
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
+def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
+    return problem(409, "Conflict", "a request with this Idempotency-Key is in progress; repeat it in a moment")
+
+
+@app.not_found
+def _not_found(exc: Exception) -> Response[str]:
+    event = app.current_event
+    return problem(404, "Not found", f"no route {event.http_method} {event.path}")
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _unexpected(exc: Exception) -> Response[str]:
+    logger.exception("unexpected error")
+    request_id = app.current_event.request_context.request_id
+    return problem(500, "Internal error", f"the request failed unexpectedly (request id {request_id}); it is "
+                                          "logged with that id")

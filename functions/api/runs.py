@@ -1,0 +1,235 @@
+"""The run API's operations on runs: start, list, show, cancel, resume. Ports come in; nothing here builds a client."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sluice.run_request import RunRequestError, logical_date, resolve_params
+
+from ..adapters.clock import Clock, iso_utc, utc_now
+from ..adapters.run_store import RunStore
+from ..adapters.runs import RunRecords
+from ..adapters.starts import NotSameRunError, Starts, execution_name
+from ..dispatch.service import Dispatcher
+from ..observability import logger
+from . import models
+from .catalog import Catalog
+from .problems import BadRequest, Conflict, NotFound
+
+CANCELLED = "Sluice.Cancelled"  # the execution's error when a run is cancelled through the API
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+_PIPELINE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class RunRef:
+    pipeline: str
+    name: str
+    arn: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.pipeline}:{self.name}"
+
+
+class Runs:
+    def __init__(self, catalog: Catalog, starts: Starts, runs: RunRecords, store: RunStore, dispatcher: Dispatcher,
+                 *, clock: Clock = utc_now) -> None:
+        self.catalog, self.starts, self.runs, self.store, self.dispatcher = catalog, starts, runs, store, dispatcher
+        self.clock = clock
+
+    # ---- ids ---------------------------------------------------------------------------------------------------
+
+    def ref(self, text: str) -> RunRef:
+        """A run id (<pipeline>:<execution name>) or an execution ARN of a Sluice pipeline."""
+        if text.startswith("arn:"):
+            machine_prefix = self.starts.prefix.replace(":stateMachine:", ":execution:", 1)
+            rest = text[len(machine_prefix):] if text.startswith(machine_prefix) else ""
+            pipeline, _, name = rest.partition(":")
+        else:
+            pipeline, _, name = text.partition(":")
+        if not _PIPELINE.match(pipeline) or not _NAME.match(name):
+            raise BadRequest(f"'{text[:200]}' is not a run id: expected <pipeline>:<execution name> or the execution "
+                             "ARN of a Sluice pipeline", errors=[{"field": "id", "reason": "malformed"}])
+        return RunRef(pipeline, name, self.starts.execution_arn(pipeline, name))
+
+    # ---- start ---------------------------------------------------------------------------------------------------
+
+    def start(self, pipeline_name: str, body: models.StartRun, *, principal: str,
+              idempotency_key: str | None) -> models.RunStarted:
+        pipeline = self.catalog.get(pipeline_name)
+        try:
+            params = resolve_params(pipeline, body.params)
+        except RunRequestError as exc:
+            raise BadRequest(f"the parameters do not fit '{pipeline.name}'",
+                             errors=[{"field": f, "reason": r} for f, r in exc.problems]) from None
+        run_input: dict[str, Any] = {"params": params, "trigger": {"type": "api", "by": principal}}
+        if body.reason:
+            run_input["trigger"]["reason"] = body.reason
+        if body.logical_date is not None:
+            try:
+                run_input["logical_date"] = logical_date(body.logical_date)
+            except ValueError as exc:
+                raise BadRequest(str(exc), errors=[{"field": "logical_date", "reason": str(exc)}]) from None
+        if idempotency_key:  # the same key names the same execution: Step Functions itself refuses a second run
+            name = execution_name("api", pipeline.name, idempotency_key)
+        else:
+            name = f"api-{self.clock()[:19].replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:12]}"
+        return self._start(pipeline.name, name, run_input)
+
+    def _start(self, pipeline: str, name: str, run_input: dict[str, Any], *,
+               any_input: bool = False) -> models.RunStarted:
+        """Start the named run; with `any_input`, a run of that name is the answer whatever it was started with."""
+        try:
+            started = self.starts.start(pipeline, name, run_input)
+        except NotSameRunError as exc:
+            if not any_input:
+                raise Conflict(f"{exc}: this idempotency key was used for a different request") from None
+            started = exc.existing
+        run_input = started.run_input or run_input
+        ref = RunRef(pipeline, name, started.execution_arn)
+        logger.info("run started" if started.created else "run found (repeated start)", run=ref.id)
+        return models.RunStarted(
+            id=ref.id, pipeline=pipeline, run_id=name, execution_arn=ref.arn, status="RUNNING",
+            logical_date=run_input.get("logical_date"), trigger=run_input["trigger"], created=started.created,
+            params=run_input.get("params", {}), resume_of=run_input.get("resume_of"),
+            links=models.Links(console=console(ref.arn), self=f"/runs/{ref.id}"))
+
+    # ---- read ----------------------------------------------------------------------------------------------------
+
+    def page(self, pipeline: str, *, status: str | None, since: str | None, until: str | None, limit: int,
+             token: str | None) -> models.RunPage:
+        self.catalog.get(pipeline)
+        bounds = {}
+        for field, value, default in (("since", since, "0"), ("until", until, "9999")):
+            try:
+                bounds[field] = logical_date(value)[:19] if value else default
+            except ValueError as exc:
+                raise BadRequest(str(exc), errors=[{"field": field, "reason": str(exc)}]) from None
+        items, after = self.runs.page(pipeline, since=bounds["since"], until=bounds["until"], status=status,
+                                      limit=limit, after=_untoken(token))
+        return models.RunPage(runs=[self._summary(item) for item in items],
+                              next_token=_token(after) if after else None)
+
+    def show(self, run_id: str) -> models.RunDetail:
+        ref = self.ref(run_id)
+        item = self.runs.get(ref.arn)
+        if item is None or "status" not in item:
+            described = self.starts.describe(ref.arn)
+            if described is None:
+                raise NotFound(f"no run {ref.id}")
+            item = (item or {}) | _from_execution(described, ref)
+        view = self.store.load(ref.arn)
+        tasks = []
+        for name, record in view.ledger.tasks.items():
+            attempts = [models.Attempt(
+                retry=a.retry, item=a.item_index, status=a.status, kind=a.kind, external_id=a.external_id,
+                started_at=a.started_at or None, ended_at=a.ended_at, duration_s=a.duration_s, error=a.error,
+                exit_code=a.exit_code, log_location=a.log_location, resumed_from=a.resumed_from, usage=a.usage)
+                for a in sorted(view.attempts, key=lambda a: (a.item_index or 0, a.retry)) if a.task == name]
+            tasks.append(models.TaskView(name=name, status=record.status, error=record.error, cause=record.cause,
+                                         attempts=attempts))
+        summary = self._summary(item | {"pipeline": ref.pipeline, "run_id": ref.name, "execution_arn": ref.arn})
+        return models.RunDetail(
+            **summary.model_dump(), params=item.get("params") or {}, error=item.get("error"), cause=item.get("cause"),
+            config_hash=item.get("config_hash"), resume_of=item.get("resume_of"), resumed_by=item.get("resumed_by"),
+            cancelled=item.get("cancelled"), tasks=tasks, cost=item.get("cost"),
+            links=models.Links(console=console(ref.arn), self=f"/runs/{ref.id}"))
+
+    # ---- change --------------------------------------------------------------------------------------------------
+
+    def cancel(self, run_id: str, body: models.Cancel, *, principal: str) -> models.Cancelled:
+        ref = self.ref(run_id)
+        described = self.starts.describe(ref.arn)
+        if described is None:
+            raise NotFound(f"no run {ref.id}")
+        if described["status"] != "RUNNING":
+            raise Conflict(f"run {ref.id} is {described['status']}: only a running run can be cancelled")
+        cause = f"cancelled by {principal}: {body.reason}"
+        self.starts.stop(ref.arn, CANCELLED, cause)
+        self.runs.annotate(ref.arn, cancelled={"by": principal, "reason": body.reason, "at": self.clock()})
+        stopped = 0
+        for attempt in self.store.load(ref.arn).attempts:  # the jobs too, now: not at the sweeper's next round
+            if not attempt.ended:
+                self.dispatcher.close(attempt, "STOPPED", cause)
+                stopped += 1
+        logger.info("run cancelled", run=ref.id, by=principal, jobs_stopped=stopped)
+        return models.Cancelled(id=ref.id, status="ABORTED", cancelled_by=principal, reason=body.reason,
+                                jobs_stopped=stopped)
+
+    def resume(self, run_id: str, body: models.Resume, *, principal: str) -> models.RunStarted:
+        ref = self.ref(run_id)
+        described = self.starts.describe(ref.arn)
+        if described is None:
+            raise NotFound(f"no run {ref.id}")
+        status = described["status"]
+        if status == "RUNNING":
+            raise Conflict(f"run {ref.id} is still running: cancel it first, or wait for its end")
+        if status == "SUCCEEDED":
+            raise Conflict(f"run {ref.id} succeeded: there is nothing to resume (start a new run instead)")
+        original = json.loads(described.get("input") or "{}")
+        trigger: dict[str, Any] = {"type": "resume", "of": ref.id, "by": principal}
+        if body.reason:
+            trigger["reason"] = body.reason
+        run_input = {"params": original.get("params", {}), "trigger": trigger, "resume_of": ref.arn,
+                     "logical_date": original.get("logical_date") or _iso(described["startDate"])}
+        if original.get("event") is not None:
+            run_input["event"] = original["event"]
+        # One resumed run per original: resuming again returns it (resume the resumed run to go on from there).
+        started = self._start(ref.pipeline, execution_name("resume", ref.arn), run_input, any_input=True)
+        self.runs.annotate(ref.arn, resumed_by=started.id)
+        return started
+
+    def _summary(self, item: dict[str, Any]) -> models.RunSummary:
+        cost = item.get("cost")
+        pipeline, name = item["pipeline"], item["run_id"]
+        return models.RunSummary(
+            id=f"{pipeline}:{name}", pipeline=pipeline, run_id=name, execution_arn=item["execution_arn"],
+            status=item.get("status"), logical_date=item.get("logical_date"), started_at=item.get("started_at"),
+            ended_at=item.get("ended_at"), trigger=item.get("trigger"),
+            cost_usd=cost.get("total_usd") if isinstance(cost, dict) else None)
+
+
+def console(arn: str) -> str:
+    region = arn.split(":")[3]
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
+
+
+def _from_execution(described: dict[str, Any], ref: RunRef) -> dict[str, Any]:
+    """A run the record function has not recorded yet, as Step Functions describes it."""
+    run_input = json.loads(described.get("input") or "{}")
+    stopped = described.get("stopDate")
+    return {"status": described["status"], "started_at": _iso(described["startDate"]),
+            "ended_at": _iso(stopped) if stopped else None, "params": run_input.get("params", {}),
+            "logical_date": run_input.get("logical_date"), "trigger": run_input.get("trigger"),
+            "resume_of": run_input.get("resume_of"), "error": described.get("error"), "cause": described.get("cause"),
+            "execution_arn": ref.arn}
+
+
+def _iso(value: Any) -> str:
+    return iso_utc(value) if not isinstance(value, str) else value
+
+
+def _token(after: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(after, sort_keys=True).encode()).decode()
+
+
+def _untoken(token: str | None) -> dict[str, Any] | None:
+    if not token:
+        return None
+    try:
+        after = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error):
+        after = None
+    if not isinstance(after, dict) or set(after) != {"pk", "sk", "pipeline_pk", "pipeline_sk"} or not all(
+            isinstance(v, str) for v in after.values()):
+        raise BadRequest("next_token is not one this API gave out", errors=[{"field": "next_token",
+                                                                            "reason": "malformed"}])
+    return after
+

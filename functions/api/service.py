@@ -1,0 +1,189 @@
+"""The run API's services, built once per container from the runtime (or installed by local mode and tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+
+from sluice.contract import config_hash
+from sluice.run_request import RunRequestError, logical_date, resolve_params
+from sluice.schedule_times import pipeline_next_times
+from sluice.spec import Pipeline
+
+from ..adapters.clock import parse
+from ..backfill.service import BackfillError, Backfills, plan
+from ..runtime.wiring import Runtime, runtime
+from . import models
+from .catalog import Catalog
+from .problems import BadRequest, Conflict, NotFound
+from .runs import Runs
+
+IDEMPOTENCY_HOURS = 24  # how long a key's response is replayed; the run's name stays deterministic beyond that
+NEXT_RUNS = 5
+
+
+class Pipelines:
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def list(self) -> models.PipelineList:
+        return models.PipelineList(pipelines=[self._summary(p) for _, p in sorted(self.catalog.all().items())])
+
+    def detail(self, name: str, *, now: dt.datetime | None = None) -> models.PipelineDetail:
+        pipeline = self.catalog.get(name)
+        after = now or dt.datetime.now(dt.UTC)
+        upcoming = [models.NextRun(at=t.time.strftime("%Y-%m-%dT%H:%M:%SZ"), schedule=t.schedule,
+                                   local=t.time.astimezone(ZoneInfo(pipeline.schedules[t.schedule].timezone))
+                                   .isoformat()) for t in pipeline_next_times(pipeline, after, NEXT_RUNS)]
+        tasks = [models.TaskSpec(name=n, kind=t.kind, depends_on=list(t.depends_on)) for n, t in pipeline.tasks.items()]
+        return models.PipelineDetail(**self._summary(pipeline).model_dump(), task_list=tasks, next_runs=upcoming)
+
+    @staticmethod
+    def _summary(p: Pipeline) -> models.PipelineSummary:
+        return models.PipelineSummary(
+            name=p.name, description=p.description, owner=p.owner, config_hash=config_hash(p), tasks=len(p.tasks),
+            params={n: models.ParamView(type=d.type, required=d.required, default=d.default,
+                                        description=d.description, allowed=d.allowed) for n, d in p.params.items()},
+            schedules=[models.ScheduleView(expression=s.expression, timezone=s.timezone, enabled=s.enabled)
+                       for s in p.schedules])
+
+
+class BackfillApi:
+    def __init__(self, catalog: Catalog, backfills: Backfills, runs: Runs) -> None:
+        self.catalog, self.backfills, self.runs = catalog, backfills, runs
+
+    def start(self, name: str, body: models.Backfill, *, principal: str,
+              idempotency_key: str | None) -> models.BackfillView:
+        pipeline = self.catalog.get(name)
+        since, until = self._moment(body.start, "start"), self._moment(body.end, "end")
+        try:
+            params = resolve_params(pipeline, body.params) if body.params else {}
+            dates = plan(pipeline, since, until, body.mode,
+                         self.backfills.runs.by_logical_date(name, _day_before(since), f"{until:%Y-%m-%dT%H:%M:%S}Z"))
+        except RunRequestError as exc:
+            raise BadRequest("the parameters do not fit the pipeline",
+                             errors=[{"field": f, "reason": r} for f, r in exc.problems]) from None
+        except BackfillError as exc:
+            raise BadRequest(str(exc)) from None
+        if body.dry_run:
+            return models.BackfillView(pipeline=name, mode=body.mode, dry_run=True, max_concurrent=body.max_concurrent,
+                                       status="PLANNED", dates=[_date(d) for d in dates])
+        key = idempotency_key or uuid.uuid4().hex
+        backfill_id = hashlib.sha256(f"{name}|{key}".encode()).hexdigest()[:16]
+        item, created = self.backfills.create(backfill_id, pipeline, dates, mode=body.mode,
+                                              max_concurrent=body.max_concurrent, params=params, principal=principal)
+        if not created and (item["mode"], item["max_concurrent"], item["params"]) != (
+                body.mode, body.max_concurrent, params):
+            raise Conflict("this Idempotency-Key was used for a different backfill request")
+        return self.view(backfill_id)
+
+    def view(self, backfill_id: str) -> models.BackfillView:
+        item = self.backfills.get(backfill_id)
+        if item is None:
+            raise NotFound(f"no backfill {backfill_id}")
+        names = {date: self.backfills.run_name(item, i) for i, date in enumerate(item["runs"])}
+        started = set(item["runs"][:int(item["next"])])
+        dates = []
+        for entry in item["dates"]:
+            view = _date(entry)
+            if entry["logical_date"] in names:
+                view.id = f"{item['pipeline']}:{names[entry['logical_date']]}"
+                view.status = "PENDING"
+                if entry["logical_date"] in started:
+                    found = self.runs.runs.get(self.runs.starts.execution_arn(item["pipeline"],
+                                                                             names[entry["logical_date"]]))
+                    view.status = (found or {}).get("status") or "STARTING"
+            dates.append(view)
+        done = len(item["ended"]) >= len(item["runs"])
+        return models.BackfillView(id=backfill_id, pipeline=item["pipeline"], mode=item["mode"], dry_run=False,
+                                   max_concurrent=int(item["max_concurrent"]), status="DONE" if done else "RUNNING",
+                                   dates=dates, created_by=item["created_by"], created_at=item["created_at"])
+
+    @staticmethod
+    def _moment(text: str, field: str) -> dt.datetime:
+        try:
+            return parse(logical_date(text))
+        except ValueError as exc:
+            raise BadRequest(str(exc), errors=[{"field": field, "reason": str(exc)}]) from None
+
+
+def _date(entry: dict[str, Any]) -> models.BackfillDate:
+    return models.BackfillDate(logical_date=entry["logical_date"], action=entry["action"], reason=entry["reason"],
+                               id=entry.get("id"), status=entry.get("status"))
+
+
+def _day_before(moment: dt.datetime) -> str:
+    # Logical dates are stored in more than one form (with or without milliseconds): read a little wider.
+    return f"{moment - dt.timedelta(days=1):%Y-%m-%dT%H:%M:%S}"
+
+
+@dataclass
+class Api:
+    rt: Runtime
+    catalog: Catalog
+
+    @cached_property
+    def runs(self) -> Runs:
+        return Runs(self.catalog, self.rt.starts, self.rt.runs, self.rt.store, self.rt.dispatcher)
+
+    @cached_property
+    def pipelines(self) -> Pipelines:
+        return Pipelines(self.catalog)
+
+    @cached_property
+    def backfills(self) -> BackfillApi:
+        return BackfillApi(self.catalog, self.rt.backfills, self.runs)
+
+    @cached_property
+    def _idempotency(self) -> IdempotencyConfig:
+        return IdempotencyConfig(event_key_jmespath="key", payload_validation_jmespath="body",
+                                 expires_after_seconds=IDEMPOTENCY_HOURS * 3600)
+
+    @cached_property
+    def _start_once(self) -> Any:
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self.rt.settings.table_name, key_attr="pk", sort_key_attr="sk",
+            static_pk_value="IDEMPOTENCY#api", expiry_attr="expires_at", boto3_client=self.rt.clients("dynamodb"))
+
+        def start(request: dict[str, Any]) -> dict[str, Any]:
+            body = models.StartRun.model_validate(request["body"])
+            return self.runs.start(request["pipeline"], body, principal=request["principal"],
+                                   idempotency_key=request["idempotency_key"]).model_dump()
+
+        return idempotent_function(data_keyword_argument="request", persistence_store=persistence,
+                                   config=self._idempotency)(start)
+
+    def register(self, context: Any) -> None:
+        self._idempotency.register_lambda_context(context)
+
+    def start_run(self, name: str, body: models.StartRun, *, principal: str,
+                  idempotency_key: str | None) -> models.RunStarted:
+        if idempotency_key is None:
+            return self.runs.start(name, body, principal=principal, idempotency_key=None)
+        request = {"key": f"{name}|{idempotency_key}", "body": body.model_dump(), "pipeline": name,
+                   "principal": principal, "idempotency_key": idempotency_key}
+        return models.RunStarted.model_validate(self._start_once(request=request))
+
+
+_current: Api | None = None
+
+
+def api() -> Api:
+    """The container's API services, from the environment (local mode and tests install their own with `use`)."""
+    global _current
+    if _current is None:
+        rt = runtime()
+        _current = Api(rt, Catalog(rt.clients("ssm"), rt.settings.catalog_path))
+    return _current
+
+
+def use(value: Api | None) -> None:
+    global _current
+    _current = value
