@@ -9,7 +9,7 @@ export AWS_EC2_METADATA_DISABLED := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: demo test lint schema synth clean setup
+.PHONY: demo test lint schema openapi synth clean setup
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -45,6 +45,10 @@ synth: setup
 
 schema: setup
 	$(BIN)/sluice schema -o docs/pipeline.schema.json
+
+# The run API's OpenAPI document (tests/integration/test_openapi.py fails when it is stale).
+openapi: setup
+	$(BIN)/python -m functions.api.openapi -o docs/openapi.json
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .hypothesis build cdk.out *.egg-info

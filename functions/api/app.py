@@ -6,6 +6,8 @@ failure is a 500 problem carrying the request id, never a bare 502.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -39,14 +41,31 @@ def principal() -> str:
     return identity.user_arn or identity.caller or "unknown"
 
 
-def oversize(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The 413 answer to a body over MAX_BODY_BYTES, checked before anything parses it; None for any other."""
-    size = len(str(event.get("body") or "").encode())
-    if size <= MAX_BODY_BYTES:
+def refused(event: dict[str, Any]) -> dict[str, Any] | None:
+    """413 for a body over MAX_BODY_BYTES, 415 for a body that is not JSON: checked before anything parses the
+    body (Powertools would parse a multipart body, and fail on a malformed one). None for every other request."""
+    body = str(event.get("body") or "")
+    types = [str(v) for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"]
+    if len(body.encode()) > MAX_BODY_BYTES:
+        answer = problem(413, "Request too large", f"the body is {len(body.encode()):,} bytes; at most "
+                                                   f"{MAX_BODY_BYTES:,} are accepted")
+    elif body and event.get("isBase64Encoded") and not _utf8(body):
+        answer = problem(400, "Invalid request", "the body is not UTF-8 text: send JSON")
+    elif body and types and types[0].split(";")[0].strip().lower() != "application/json":
+        answer = problem(415, "Unsupported media type", f"the body is {types[0][:100]}; send JSON "
+                                                        "(Content-Type: application/json)")
+    else:
         return None
-    answer = problem(413, "Request too large", f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,} are accepted")
-    return {"statusCode": 413, "headers": {"Content-Type": answer.content_type}, "body": answer.body,
-            "isBase64Encoded": False}
+    return {"statusCode": answer.status_code, "headers": {"Content-Type": answer.content_type},
+            "body": answer.body, "isBase64Encoded": False}
+
+
+def _utf8(encoded: str) -> bool:
+    try:
+        base64.b64decode(encoded).decode()
+    except (ValueError, binascii.Error):
+        return False
+    return True
 
 
 @app.get("/pipelines", summary="Every deployed pipeline")

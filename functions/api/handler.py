@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..observability import logger, metrics, tracer
-from .app import app, oversize
+from .app import app, refused
 from .service import api
 
 
@@ -17,4 +17,4 @@ from .service import api
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     api().register(context)  # idempotency records expire no later than the invocation could run
-    return oversize(event) or app.resolve(event, context)
+    return refused(event) or app.resolve(event, context)

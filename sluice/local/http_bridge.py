@@ -240,6 +240,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_DELETE = do_GET = do_HEAD = do_OPTIONS = do_PATCH = do_POST = do_PUT = _serve
 
+    def _not_allowed(self) -> None:
+        # Outside what a REST API's ANY method covers: refused as a client error, never a server one.
+        self._send(HTTPStatus.METHOD_NOT_ALLOWED, problem(405, f"method {self.command} is not supported"),
+                   [("Content-Type", "application/problem+json"), ("Allow", ", ".join(METHODS))])
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers a method without a do_<METHOD> with 501 (a server error): TRACE, QUERY, ...
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
     def _send(self, status: int, body: bytes, headers: Sequence[tuple[str, str]] | None = None) -> None:
         self.send_response(status)
         for name, value in headers if headers is not None else [("Content-Type", "application/problem+json")]:
