@@ -127,7 +127,9 @@ _COMMENT = re.compile(r"^Sluice pipeline '(?P<pipeline>[a-z0-9-]+)' config (?P<c
 def config_hash(pipeline: Pipeline) -> str:
     """The pipeline's version: a hash of its validated definition (defaults filled, so equivalent files agree).
     Tasks' `local` blocks are left out: they never reach the cloud, so they do not make a new version."""
-    deployed = {"tasks": {name: {"local"} for name in pipeline.tasks}}
+    deployed: dict[str, Any] = {"tasks": {name: {"local"} for name in pipeline.tasks}}
+    if not pipeline.secrets:  # added after the first versions: a pipeline without secrets keeps its version
+        deployed["secrets"] = True
     return hashlib.sha256(pipeline.model_dump_json(by_alias=True, exclude=deployed).encode()).hexdigest()[:16]
 
 

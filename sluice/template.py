@@ -31,7 +31,7 @@ RUN_VALUES = {
     "ts": "logical date and time, ISO 8601",
 }
 ROOTS = {**RUN_VALUES, "params": "params.NAME", "tasks": "tasks.NAME.output", "item": "the foreach item",
-         "event": "the event that triggered the run"}
+         "event": "the event that triggered the run", "secrets": "secrets.NAME (the reference, never the value)"}
 
 
 class TemplateError(ValueError):
@@ -87,6 +87,25 @@ def referenced_tasks(value: Any) -> set[str]:
             continue  # reported when the value is rendered
         names.update(str(ref.path[0]) for ref in refs if ref.root == "tasks" and ref.path)
     return names
+
+
+def substitute(value: Any, root: str, values: Mapping[str, str]) -> Any:
+    """Fill the references under one root (`{{ secrets.NAME }}`) as text, leaving every other template as it is.
+    The compiler fills secrets this way: their references are known before any run."""
+    if isinstance(value, Mapping):
+        return {k: substitute(v, root, values) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [substitute(v, root, values) for v in value]
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+
+    def fill(match: re.Match[str]) -> str:
+        ref = parse(match.group(0))[0]
+        if ref.root != root:
+            return match.group(0)
+        return str(values[str(ref.path[0])]) if ref.path and str(ref.path[0]) in values else match.group(0)
+
+    return _TAG.sub(fill, value)
 
 
 def context_values(logical_date: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import condition
+from .. import condition, template
 from ..contract import RETRYABLE_ERRORS, DispatchRequest, config_hash, definition_comment
 from ..spec import Pipeline, Retry, Task
 from .states import catch_all, dispatch, run_context, run_identity, then
@@ -89,6 +89,8 @@ class Emitter:
 
     def _task_payload(self, name: str, task: Task, action: str) -> dict[str, Any]:
         config = task.job.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if self.p.secrets:  # references only: a secret's value is read by the job, never by Sluice
+            config = template.substitute(config, "secrets", {n: s.reference for n, s in self.p.secrets.items()})
         if task.kind == "glue":  # Glue only passes arguments named --key to the job
             config["arguments"] = {(k if k.startswith("--") else f"--{k}"): v for k, v in config["arguments"].items()}
         payload = {**self.base, "action": action, "task": name, "kind": task.kind, "config": config,

@@ -15,6 +15,7 @@ from ..graph import Dag
 from .fields import check_param_name, check_task_name, parse_duration
 from .params import Param, ParamType, ParamValueError
 from .problems import Path, did_you_mean
+from .secrets import looks_secret
 from .task import TaskDefaults
 
 Found = tuple[Path, str, str | None]  # path, message, hint
@@ -43,12 +44,18 @@ def check_document(data: Any) -> Iterator[Found]:
         yield ("tasks", cycle[0], "depends_on"), f"dependency cycle: {' -> '.join(cycle)}", "remove one of these edges"
         dag = None  # type: ignore[assignment]
     has_triggers = bool(data.get("triggers"))
+    secrets = frozenset(str(n) for n in _mapping(data.get("secrets")))
+    for name in _mapping(data.get("secrets")):
+        why = check_param_name(str(name))
+        if why:
+            yield ("secrets", name), why.replace("parameter", "secret"), None
+    yield from _check_plain_secrets(params, data)
     defaults = _mapping(data.get("defaults"))
     yield from _check_heartbeat(defaults, {}, ("defaults",))
     for name, body in tasks.items():
         if isinstance(body, dict):
             upstream = dag.ancestors(name) if dag else set(acyclic[name])
-            yield from _check_task(name, body, types, set(tasks), upstream, has_triggers)
+            yield from _check_task(name, body, types, set(tasks), upstream, has_triggers, secrets)
             if body.get("timeout") is not None or body.get("heartbeat") is not None:
                 yield from _check_heartbeat(body, defaults, ("tasks", name))
     for section in ("schedules", "triggers"):
@@ -85,15 +92,33 @@ def _check_dependencies(deps: Mapping[str, list[str]]) -> Iterator[Found]:
                 yield path, f"'{dep}' is listed twice in depends_on", None
 
 
+def _check_plain_secrets(params: dict[Any, Any], data: dict[str, Any]) -> Iterator[Found]:
+    """A value given for a secret-looking parameter would sit in plain text in the file, the state machine, every
+    run's input and record: refuse it, and point to `secrets:`."""
+    hint = "declare it under 'secrets:' (an SSM SecureString or Secrets Manager reference) and use {{ secrets.NAME }}"
+    for name, declared in params.items():
+        if looks_secret(str(name)) and isinstance(declared, dict) and declared.get("default") is not None:
+            yield ("params", name, "default"), f"parameter '{name}' looks like a secret: a default would put its " \
+                "value in the pipeline file, the state machine definition and every run record", hint
+    for section in ("schedules", "triggers"):
+        entries = data.get(section)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            given = entry.get("params") if isinstance(entry, dict) else None
+            for name, value in (given.items() if isinstance(given, dict) else []):
+                if looks_secret(str(name)) and value is not None:
+                    yield (section, i, "params", name), f"'{name}' looks like a secret: its value would be in " \
+                        "plain text in the deployed schedule or rule and every run record", hint
+
+
 def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks: set[str], upstream: set[str],
-                has_triggers: bool) -> Iterator[Found]:
+                has_triggers: bool, secrets: frozenset[str] = frozenset()) -> Iterator[Found]:
     base: Path = ("tasks", name)
     foreach = body.get("foreach")
     for key, value in body.items():
         if key in _NOT_TEMPLATED:
             continue
         for sub, text in template.walk(value, (*base, key)):
-            yield from _check_template(text, sub, types, tasks, upstream, foreach is not None, has_triggers)
+            yield from _check_template(text, sub, types, tasks, upstream, foreach is not None, has_triggers, secrets)
     if isinstance(foreach, dict) and isinstance(foreach.get("items"), str):
         yield from _check_items(foreach["items"], (*base, "foreach", "items"), types)
     when = body.get("when")
@@ -105,7 +130,7 @@ def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks
 
 
 def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[str], upstream: set[str],
-                    in_foreach: bool, has_triggers: bool) -> Iterator[Found]:
+                    in_foreach: bool, has_triggers: bool, secrets: frozenset[str] = frozenset()) -> Iterator[Found]:
     try:
         refs = template.parse(text)
     except template.TemplateError as exc:
@@ -125,6 +150,10 @@ def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[
                     f"declared params: {', '.join(types) or 'none'}")
         elif ref.root == "tasks":
             yield from _check_task_ref(ref, where, path, tasks, upstream)
+        elif ref.root == "secrets" and (len(ref.path) != 1 or str(ref.path[0]) not in secrets):
+            wanted = str(ref.path[0]) if ref.path else ""
+            yield path, f"{where}: unknown secret '{wanted}'" if wanted else f"{where}: name the secret", (
+                did_you_mean(wanted, secrets) or f"declared secrets: {', '.join(sorted(secrets)) or 'none'}")
         elif ref.root == "item" and not in_foreach:
             yield path, f"{where}: 'item' exists only in a task with 'foreach'", None
         elif ref.root == "event" and not has_triggers:

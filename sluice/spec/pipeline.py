@@ -11,6 +11,7 @@ from .base import SpecModel
 from .fields import Duration, PipelineName, TaskName, TimeZone
 from .params import Param
 from .schedule_expr import parse_cron, parse_rate
+from .secrets import SecretRef
 from .task import Task, TaskDefaults
 
 
@@ -120,6 +121,9 @@ class Pipeline(SpecModel):
     owner: str | None = Field(None, description="team or e-mail to contact")
     tags: dict[str, str] = Field(default_factory=dict)
     params: dict[str, Param] = Field(default_factory=dict)
+    secrets: dict[str, SecretRef] = Field(
+        default_factory=dict, description="secrets by reference; {{ secrets.NAME }} renders the reference, never "
+        "the value (the job resolves it with its own role)")
     schedules: list[Schedule] = Field(default_factory=list)
     triggers: list[Trigger] = Field(default_factory=list)
     defaults: TaskDefaults = Field(default_factory=TaskDefaults)
