@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 CONTENT_TYPE = "application/problem+json"
-TYPE_BASE = "https://github.com/sluice/sluice/blob/main/docs/api.md#"
+TYPE_BASE = "urn:sluice:problem:"  # + the title as a slug (docs/api.md lists them)
 
 
 class ApiProblem(Exception):
