@@ -12,7 +12,7 @@ from typing import Any
 
 from sluice.run_request import RunRequestError, logical_date, resolve_params
 
-from ..adapters.clock import Clock, iso_utc, utc_now
+from ..adapters.clock import Clock, iso_utc, parse, utc_now
 from ..adapters.run_store import RunStore
 from ..adapters.runs import RunRecords
 from ..adapters.starts import NotSameRunError, Starts, execution_name
@@ -109,9 +109,12 @@ class Runs:
         bounds = {}
         for field, value, default in (("since", since, "0"), ("until", until, "9999")):
             try:
-                bounds[field] = logical_date(value)[:19] if value else default
+                moment = iso_utc(parse(logical_date(value)))[:19] if value else default
             except ValueError as exc:
                 raise BadRequest(str(exc), errors=[{"field": field, "reason": str(exc)}]) from None
+            # A date alone means the whole day: until 2026-11-03 includes runs started that afternoon.
+            bounds[field] = f"{moment[:10]}T23:59:59.999" if field == "until" and value and len(value) == 10 \
+                else moment
         items, after = self.runs.page(pipeline, since=bounds["since"], until=bounds["until"], status=status,
                                       limit=limit, after=_untoken(token))
         return models.RunPage(runs=[self._summary(item) for item in items],

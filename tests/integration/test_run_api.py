@@ -8,6 +8,7 @@ record function as its EventBridge events would.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import threading
 import time
@@ -150,6 +151,14 @@ def test_runs_are_listed_newest_first_filtered_and_paginated(cloud: Cloud) -> No
     rest = cloud.call("GET", "/pipelines/daily-sales-etl/runs", query={"limit": ["2"],
                                                                        "next_token": [page["next_token"]]})[1]
     assert [r["execution_arn"] for r in rest["runs"]] == arns[:1] and rest["next_token"] is None
+    today = dt.datetime.now(dt.UTC)
+    by_day = cloud.call("GET", "/pipelines/daily-sales-etl/runs", query={"until": [f"{today:%Y-%m-%d}"]})[1]
+    assert len(by_day["runs"]) == 3  # a date alone means the whole day
+    later = cloud.call("GET", "/pipelines/daily-sales-etl/runs",
+                       query={"since": [f"{today + dt.timedelta(hours=1):%Y-%m-%dT%H:%M:%S}+02:00"]})[1]
+    assert len(later["runs"]) == 3  # an offset is honoured: that is an hour ago, in UTC
+    assert cloud.call("GET", "/pipelines/daily-sales-etl/runs",
+                      query={"since": [f"{today + dt.timedelta(days=1):%Y-%m-%d}"]})[1]["runs"] == []
     failed = cloud.call("GET", "/pipelines/daily-sales-etl/runs", query={"status": ["FAILED"]})[1]
     assert [r["execution_arn"] for r in failed["runs"]] == [arns[1]]
     assert failed["runs"][0]["cost_usd"] > 0
