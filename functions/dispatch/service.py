@@ -236,7 +236,19 @@ class Dispatcher:
         except JobError as exc:
             self._fail_attempt(attempt, TASK_FAILED if exc.retryable else DISPATCH_FAILED, str(exc))
             return
-        self.store.mark_running(attempt, ref)
+        if not self.store.mark_running(attempt, ref):
+            # The claim was closed while its job was being started (the run cancelled or stopped, the state timed
+            # out): whoever closed it looked for a job too early to find this one. Stop it: nobody waits for it.
+            current = self.store.attempt(attempt.run, attempt.sk)
+            if current is not None and current.ended:
+                logger.warning("job started for a closed attempt; stopping it", task=attempt.task,
+                               external_id=ref.external_id, status=current.status)
+                try:
+                    adapter.stop(ref, current.error or f"its attempt was closed {current.status}")
+                except JobError as exc:
+                    logger.warning("could not stop job", task=attempt.task, external_id=ref.external_id,
+                                   error=str(exc))
+            return
         metrics.add_metric(name="JobsStarted", unit=MetricUnit.Count, value=1)
         if entered_at is not None and attempt.retry == 0:  # a retry's state entry is the first attempt's: its
             measure_dispatch(attempt, seconds_between(entered_at, self.clock()))  # wait would count as latency

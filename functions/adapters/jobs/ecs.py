@@ -24,9 +24,14 @@ def started_by(key: str) -> str:
     return f"{key[:23]}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
+_TRANSIENT = ("capacity is unavailable", "try again", "throttl", "rate exceeded")
+
+
 def capacity(reason: str) -> bool:
-    """RunTask failure reasons that mean "no room now" (RESOURCE:CPU, RESOURCE:MEMORY, AGENT, ...): try later."""
-    return reason.startswith("RESOURCE:") or reason == "AGENT"
+    """RunTask failure reasons that mean "no room now": RESOURCE:CPU, RESOURCE:MEMORY, AGENT on EC2, and Fargate's
+    "Capacity is unavailable at this time. Please try again later..." (the default launch type's usual one)."""
+    lowered = reason.lower()
+    return reason.startswith("RESOURCE:") or reason == "AGENT" or any(word in lowered for word in _TRANSIENT)
 
 
 def run_request(job: JobStart) -> dict[str, Any]:
