@@ -84,7 +84,8 @@ class Sweeper:
             measure("SweepLost", 1, MetricUnit.Count, pipeline=attempt.pipeline)
             return
         if state.ended:
-            self.completer.finish(attempt, state, sweep_id)
+            if self.completer.finish(attempt, state, sweep_id).startswith("ignored"):
+                return  # its end event (or another sweep) recorded it meanwhile: not a recovery
             report.completed += 1
             # per pipeline: a pipeline whose end events keep going missing shows here
             measure("SweepRecovered", 1, MetricUnit.Count, pipeline=attempt.pipeline)
