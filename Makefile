@@ -36,6 +36,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/bandit -c pyproject.toml -r sluice functions infra -q
 
 # `cdk synth` for ENV (dev unless `make synth ENV=prod`): cdk-nag runs inside it, then cfn-lint on every template.
 ENV ?= dev

@@ -53,3 +53,21 @@ def _tracing_on() -> bool:
 
 # The Tracer class is cheap to import; creating one imports the X-Ray SDK.
 tracer: Tracer = Tracer(service="sluice") if _tracing_on() else cast(Tracer, _Untraced())
+
+
+# What a rejected event may carry that is not Sluice's to log: a run's input and output (its params), a job's
+# environment overrides, a Lambda job's request and response payloads.
+REDACTED = ["$..input", "$..output", "$..overrides", "$..requestPayload", "$..responsePayload", "$..environment"]
+
+
+def redacted(event: Any) -> Any:
+    """An event fit for the log: the fields above erased (Powertools Data Masking); a non-object by its type."""
+    if not isinstance(event, dict):
+        return type(event).__name__
+    import warnings
+
+    from aws_lambda_powertools.utilities.data_masking import DataMasking  # imported only on this rare path
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a field the event lacks is no error
+        return DataMasking(raise_on_missing_field=False).erase(event, fields=REDACTED)

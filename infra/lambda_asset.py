@@ -22,7 +22,8 @@ CORE = ("__init__.py", "contract.py", "template.py", "ledger.py", "run_store_sch
 # Installed without their dependencies' dependencies: botocore, urllib3, jmespath, dateutil and six come with
 # the Lambda Python runtime (with boto3), and packaging them again would add ~30 MB.
 LAYER_REQUIREMENTS = ("aws-lambda-powertools>=3.0,<4", "aws-xray-sdk>=2.12", "wrapt", "pydantic>=2.7,<3",
-                      "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection")
+                      "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection",
+                      "jsonpath-ng>=1.6")  # Powertools Data Masking: rejected events are logged redacted
 PYTHON_VERSION = "3.14"  # the Lambda runtime infra/constructs/runtime.py deploys (cdk-nag L1: the latest)
 
 
@@ -50,7 +51,7 @@ def build_layer(target: Path = BUILD / "layer", *, architecture: str = "x86_64")
     wanted = "\n".join((*LAYER_REQUIREMENTS, platform, PYTHON_VERSION, "no-compile"))
     if not (stamp.exists() and stamp.read_text() == wanted):
         shutil.rmtree(target, ignore_errors=True)
-        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",  # nosec B603  # pip of this interpreter, a fixed argument list, no shell
                               "--no-deps", "--no-compile", "--target", str(target / "python"), "--platform", platform,
                               "--implementation", "cp", "--python-version", PYTHON_VERSION, "--only-binary=:all:",
                               *LAYER_REQUIREMENTS], capture_output=True, text=True)

@@ -200,7 +200,7 @@ class Simulation:
         retries: dict[int, int] = {}
         while True:
             ctx = {**context, "State": {"RetryCount": sum(retries.values()), "EnteredTime": f"t+{self.now:g}s"},
-                   "Task": {"Token": "token"}}
+                   "Task": {"Token": "token"}}  # nosec B105  # the simulated task token placeholder, not a secret
             params = asl_eval.evaluate(state["Parameters"], data, ctx)
             try:
                 result = yield from self._dispatch(params["Payload"], state.get("TimeoutSeconds"))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..events.jobs import parse_job_event
 from ..events.types import EventError
-from ..observability import logger, metrics, tracer
+from ..observability import logger, metrics, redacted, tracer
 from ..runtime.wiring import runtime
 
 
@@ -22,7 +22,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
         job_event = parse_job_event(event)
     except EventError as exc:
         # Retrying cannot fix a malformed event: log it whole and drop it, touching no record.
-        logger.error("rejected event", reason=str(exc), event=event)
+        logger.error("rejected event", reason=str(exc), event=redacted(event))
         return {"result": f"rejected: {exc}"}
     logger.append_keys(kind=job_event.kind, external_id=job_event.external_id, state=job_event.state)
     result = runtime().completer.on_event(job_event, str(event.get("id", "")))

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..events.jobs import parse_execution_event
 from ..events.types import EventError
-from ..observability import logger, metrics, tracer
+from ..observability import logger, metrics, redacted, tracer
 from ..runtime.wiring import runtime
 
 
@@ -21,7 +21,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     try:
         execution = parse_execution_event(event)
     except EventError as exc:
-        logger.error("rejected event", reason=str(exc), event=event)
+        logger.error("rejected event", reason=str(exc), event=redacted(event))
         return {"result": f"rejected: {exc}"}
     result = runtime().recorder.on_event(execution)
     logger.info(result, execution_arn=execution.execution_arn, status=execution.status)

@@ -15,7 +15,7 @@ WARN_AT = 0.8
 TOKEN_BYTES = 1_024  # a task token and the context fields the interpreter adds, generously
 
 # History events a state writes when it runs once, and per retry of a Task.
-_EVENTS = {"Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, "Fail": 1}
+_EVENTS = {"Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, "Fail": 1}  # nosec B105  # 'Pass' is the ASL state type
 _TOKEN_TASK, _SYNC_TASK, _PER_RETRY, _PARALLEL, _MAP, _ITERATION = 6, 5, 4, 4, 4, 2
 
 

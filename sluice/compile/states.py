@@ -7,7 +7,7 @@ from typing import Any
 from ..contract import CONTRACT_VERSION, LAMBDA_ERRORS
 
 DISPATCH_ARN = "${DispatchFunctionArn}"  # filled by CDK definition substitutions
-TOKEN_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken"
+TOKEN_RESOURCE = "arn:aws:states:::lambda:invoke.waitForTaskToken"  # nosec B105  # an ASL service integration ARN, not a secret
 INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke"
 
 # Backoff for transient errors of the Lambda invoke itself; the dispatcher is idempotent, so this is safe.
