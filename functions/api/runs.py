@@ -136,7 +136,10 @@ class Runs:
                 started_at=a.started_at or None, ended_at=a.ended_at, duration_s=a.duration_s, error=a.error,
                 exit_code=a.exit_code, log_location=a.log_location, resumed_from=a.resumed_from, usage=a.usage)
                 for a in sorted(view.attempts, key=lambda a: (a.item_index or 0, a.retry)) if a.task == name]
-            tasks.append(models.TaskView(name=name, status=record.status, error=record.error, cause=record.cause,
+            status = record.status
+            if status == "PENDING" and attempts:  # no outcome recorded (yet, or ever: the run was stopped)
+                status = attempts[-1].status if all(a.ended_at for a in attempts) else "RUNNING"
+            tasks.append(models.TaskView(name=name, status=status, error=record.error, cause=record.cause,
                                          attempts=attempts))
         summary = self._summary(item | {"pipeline": ref.pipeline, "run_id": ref.name, "execution_arn": ref.arn})
         return models.RunDetail(

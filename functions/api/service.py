@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -128,6 +129,7 @@ def _day_before(moment: dt.datetime) -> str:
 class Api:
     rt: Runtime
     catalog: Catalog
+    _ran: threading.local = field(default_factory=threading.local, repr=False)
 
     @cached_property
     def runs(self) -> Runs:
@@ -153,6 +155,7 @@ class Api:
             static_pk_value="IDEMPOTENCY#api", expiry_attr="expires_at", boto3_client=self.rt.clients("dynamodb"))
 
         def start(request: dict[str, Any]) -> dict[str, Any]:
+            self._ran.value = True  # Powertools replays a stored response without calling this
             body = models.StartRun.model_validate(request["body"])
             return self.runs.start(request["pipeline"], body, principal=request["principal"],
                                    idempotency_key=request["idempotency_key"]).model_dump()
@@ -169,7 +172,11 @@ class Api:
             return self.runs.start(name, body, principal=principal, idempotency_key=None)
         request = {"key": f"{name}|{idempotency_key}", "body": body.model_dump(), "pipeline": name,
                    "principal": principal, "idempotency_key": idempotency_key}
-        return models.RunStarted.model_validate(self._start_once(request=request))
+        self._ran.value = False
+        started = models.RunStarted.model_validate(self._start_once(request=request))
+        if not self._ran.value:  # the first request's answer, replayed: this request started nothing
+            started.created = False
+        return started
 
 
 _current: Api | None = None

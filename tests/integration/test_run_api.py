@@ -105,6 +105,7 @@ def test_an_idempotency_key_makes_a_repeated_start_the_same_run(cloud: Cloud) ->
     first = cloud.call("POST", "/pipelines/ml-training/runs", {"params": {"model_version": "v8"}}, headers=key)
     again = cloud.call("POST", "/pipelines/ml-training/runs", {"params": {"model_version": "v8"}}, headers=key)
     assert first[0] == again[0] == 201 and first[1]["id"] == again[1]["id"]
+    assert (first[1]["created"], again[1]["created"]) == (True, False)
     assert len(cloud.executions("ml-training")) == 1
     # the same key with another body is a conflict, and starts nothing
     status, problem = cloud.call("POST", "/pipelines/ml-training/runs", {"params": {"model_version": "v9"}},
@@ -193,6 +194,7 @@ def test_cancel_stops_the_execution_and_its_jobs_and_records_who_and_why(cloud: 
     run = cloud.call("GET", f"/runs/{started['id']}")[1]
     assert run["status"] == "ABORTED" and run["cancelled"]["reason"] == "wrong model version"
     assert {a["status"] for t in run["tasks"] for a in t["attempts"]} == {"STOPPED"}
+    assert {t["status"] for t in run["tasks"]} == {"STOPPED"}  # not PENDING: the run ended
     # an ended run cannot be cancelled; the reason is required
     assert cloud.call("POST", f"/runs/{started['id']}/cancel", {"reason": "again"})[0] == 409
     assert cloud.call("POST", f"/runs/{started['id']}/cancel", {})[0] == 400
