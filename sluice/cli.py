@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .cli_api import register_api_commands
 from .compile import BudgetError, compile_pipeline
 from .graph import Dag, to_dot, to_mermaid
 from .run_request import logical_date
@@ -284,3 +285,6 @@ def _write(text: str, output: str | None) -> None:
         Path(output).write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
+
+
+register_api_commands(main)  # trigger, runs, show, cancel, resume, backfill, pipelines, local serve (cli_api.py)

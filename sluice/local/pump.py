@@ -67,6 +67,9 @@ class Pump:
     jobs: dict[str, Job] = field(default_factory=dict)  # by external id
     executions: dict[str, Watched] = field(default_factory=dict)
     delivered: Counter[str] = field(default_factory=Counter)  # events by handler
+    # Executions stopped by StopExecution, with its error and cause: their end is ABORTED, as Step Functions says
+    # at once (moto's interpreter ends a stopped execution only once its waiting task is answered, as FAILED).
+    aborted: dict[str, tuple[str, str]] = field(default_factory=dict)
     _attempts: Counter[tuple[str, str, int | None]] = field(default_factory=Counter)  # starts per task and item
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _next_watch: float = 0.0
@@ -83,7 +86,10 @@ class Pump:
             now = time.monotonic()
             if ref.kind == "pipeline":  # a child run ends by itself; its end event completes the task
                 job = Job(start, ref, Script(), attempt, now, due=None)
-                self.executions[ref.external_id] = Watched(ref.external_id, child_of=job)
+                watched = self.executions.setdefault(ref.external_id, Watched(ref.external_id))
+                watched.child_of = job
+                if watched.status not in (None, "RUNNING"):
+                    watched.status = None  # it ended before it was known as a child: deliver its end again
             else:
                 script = self.script_for(start)
                 job = Job(start, ref, script, attempt, now, due=None if script.command else now + script.delay)
@@ -101,8 +107,19 @@ class Pump:
                     job.process.kill()
                 job.outcome, job.due = Outcome(False, error=reason, stopped=True), time.monotonic()
 
-    def watch(self, execution_arn: str) -> None:
-        self.executions.setdefault(execution_arn, Watched(execution_arn))
+    def watch(self, execution_arn: str) -> bool:
+        """Deliver this execution's status changes (True when it was not watched yet)."""
+        with self._lock:
+            if execution_arn in self.executions:
+                return False
+            self.executions[execution_arn] = Watched(execution_arn)
+            return True
+
+    def running(self, job: JobRef) -> bool:
+        """Whether the pump still has to end this job (its service must not be believed about it before)."""
+        with self._lock:
+            found = self.jobs.get(job.external_id)
+            return found is not None and found.ref.kind != "pipeline" and not found.done and found.outcome is None
 
     # ---- the main loop's work ----------------------------------------------------------------------------------
 
@@ -115,7 +132,9 @@ class Pump:
             moved |= self._deliver_end(job)
         if now >= self._next_watch:  # DescribeExecution costs as much as a job's end: not on every tick
             self._next_watch = now + WATCH_EVERY
-            for watched in list(self.executions.values()):
+            with self._lock:
+                watching = list(self.executions.values())
+            for watched in watching:
                 moved |= self._watch_execution(watched)
         return moved
 
@@ -124,10 +143,12 @@ class Pump:
         with self._lock:
             return any(not job.done for job in self.jobs.values() if job.ref.kind != "pipeline")
 
-    def stop_all(self, reason: str) -> None:
-        """The run ended: every job still running is stopped (what the sweeper does for an ended execution)."""
+    def stop_all(self, reason: str, execution_arn: str | None = None) -> None:
+        """The run ended: every job still running is stopped (what the sweeper does for an ended execution); with
+        `execution_arn`, only that execution's jobs."""
         with self._lock:
-            open_jobs = [job.ref for job in self.jobs.values() if not job.done and job.ref.kind != "pipeline"]
+            open_jobs = [job.ref for job in self.jobs.values() if not job.done and job.ref.kind != "pipeline"
+                         and execution_arn in (None, job.start.execution_id)]
         for ref in open_jobs:
             self.stopped(ref, reason)
 
@@ -178,6 +199,9 @@ class Pump:
         if watched.status not in (None, "RUNNING"):
             return False
         event = execution_event(self.clients, self.region, watched.arn)
+        if event["detail"]["status"] != "RUNNING" and watched.arn in self.aborted:
+            error, cause = self.aborted[watched.arn]
+            event["detail"].update(status="ABORTED", error=error, cause=cause, output=None)
         status = event["detail"]["status"]
         if status == watched.status:
             return False
@@ -208,7 +232,7 @@ class Pump:
                "SLUICE_JOB": json.dumps(job.start.config, default=str)}
         with log.open("wb") as out:
             try:
-                job.process = subprocess.Popen(job.script.command, stdout=out, stderr=subprocess.STDOUT, env=env)
+                job.process = subprocess.Popen(job.script.command, stdout=out, stderr=subprocess.STDOUT, env=env)  # nosec B603  # the pipeline's own local command, run on its author's machine; an argument list, no shell
             except OSError as exc:
                 job.outcome = Outcome(False, error=f"local command {job.script.command[0]!r} did not start: "
                                                    f"{exc.strerror or exc}", exit_code=127)
@@ -232,6 +256,10 @@ class Observed:
         return self.inner.find(job)
 
     def describe(self, ref: JobRef) -> JobState:
+        # The pump decides when a job ends; until then, moto's own idea of the job (some services move a job
+        # along by themselves) must not end it behind the scenario's back (the sweeper asks).
+        if self.pump.running(ref):
+            return JobState("RUNNING")
         return self.inner.describe(ref)
 
     def stop(self, ref: JobRef, reason: str) -> None:

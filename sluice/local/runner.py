@@ -29,6 +29,7 @@ from typing import Any
 from unittest import mock
 
 from functions.adapters.clock import utc_now
+from functions.adapters.jobs.base import JobStart
 from sluice.compile import compile_pipeline
 from sluice.spec import Pipeline
 
@@ -37,7 +38,7 @@ from .alarms import alarms, read_emf, totals
 from .billing import Meter, cost
 from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes
 from .pump import Observed, Pump
-from .scenario import Scenario
+from .scenario import Scenario, Script
 from .services import ACCOUNT, provision
 
 REGION = "eu-west-1"
@@ -46,7 +47,7 @@ DISPATCH_FUNCTION = "sluice-dispatch"
 MOTO_CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 ENVIRONMENT = {
     # Fake credentials and a fixed region: nothing may reach AWS, and moto answers every call anyway.
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",  # nosec B105  # moto's fake credentials, so nothing reaches AWS
     "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "sluice", "POWERTOOLS_DEV": "false",
 }
@@ -103,12 +104,15 @@ def run_local(request: LocalRunRequest, on_progress: Callable[[Progress], None] 
     run_id = f"local-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
     run_dir = request.work_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    with _environment(), _captured_output(run_dir / "functions.log"):
-        from moto import mock_aws
+    by_name = {p.name: p for p in pipelines}
+    root = request.pipeline.name
 
-        with mock_aws(config=MOTO_CONFIG), interpreter_fixes(request.retry_wait_cap), definitions_parsed_once():
-            session = _Session(request, pipelines, run_dir)
-            result = session.run(run_id, on_progress)
+    def script_for(start: JobStart) -> Script:
+        return request.scenario.script(root, by_name[start.pipeline], start.task)
+
+    with local_aws(run_dir, request.retry_wait_cap):
+        session = Session(pipelines, run_dir, script_for)
+        result = _SingleRun(session, request).run(run_id, on_progress)
     # The log is complete once closed: what the run emitted, and which alarms it would have set off.
     data = read_emf(run_dir / "functions.log")
     result["metrics"] = totals(data, request.pipeline.name)
@@ -116,8 +120,26 @@ def run_local(request: LocalRunRequest, on_progress: Callable[[Progress], None] 
     return result
 
 
-class _Session:
-    def __init__(self, request: LocalRunRequest, pipelines: list[Pipeline], run_dir: Path) -> None:
+@contextlib.contextmanager
+def local_aws(run_dir: Path, retry_wait_cap: float | None, *, capture_stdout: bool = True) -> Iterator[None]:
+    """moto in this process, with fake credentials, the interpreter's fixes, and the functions' output going to
+    run_dir/functions.log. `capture_stdout` False (a long-lived server): only the functions' logs and metrics go
+    there, and the process's own stdout stays where it was."""
+    with _environment(), _captured_output(run_dir / "functions.log", stdout=capture_stdout):
+        from moto import mock_aws
+
+        with mock_aws(config=MOTO_CONFIG), interpreter_fixes(retry_wait_cap), definitions_parsed_once():
+            yield
+
+
+class Session:
+    """moto with the pipelines deployed (state machines, job services, the run store table) and the real functions
+    wired to it: what one local run uses (`_SingleRun`) and what `sluice local serve` keeps running (serve.py).
+
+    Handler calls are serialized (`invocation`), as in one Lambda container. Inside `active()`, the runtime is
+    installed and moto's Lambda invocations reach the real dispatch handler."""
+
+    def __init__(self, pipelines: list[Pipeline], run_dir: Path, script_for: Callable[[JobStart], Script]) -> None:
         import boto3
 
         from functions.adapters.run_store import RunStore
@@ -125,8 +147,9 @@ class _Session:
         from functions.settings import Settings
         from sluice.run_store_schema import create_table_request
 
-        self.request, self.run_dir = request, run_dir
-        self.stopped_because: str | None = None
+        self.pipelines, self.run_dir = {p.name: p for p in pipelines}, run_dir
+        self.stopped_because: str | None = None  # every execution stopped (a single run's --timeout, Ctrl-C)
+        self.stopped: dict[str, str] = {}  # execution ARN -> why, for executions stopped one by one
         session = boto3.session.Session(region_name=REGION)
         cache: dict[str, Any] = {}
 
@@ -153,48 +176,111 @@ class _Session:
         prefix = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:sluice-"
         self.runtime = Runtime(Settings(table_name=TABLE, state_machine_arn_prefix=prefix), clients=clients)
         self.meter.watch_dynamodb(clients("dynamodb"))
-        by_name = {p.name: p for p in pipelines}
-        root = request.pipeline.name
-
-        def script_for(start: Any) -> Any:
-            return request.scenario.script(root, by_name[start.pipeline], start.task)
 
         from functions.complete.handler import handler as complete
         from functions.record.handler import handler as record
 
-        context = LambdaContext()
-
-        def handled(name: str, handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any]], Any]:
-            def call(event: dict[str, Any]) -> Any:
-                with self.invocation(name):
-                    return handler(event, context)
-            return call
-
         self.container = threading.RLock()
-        self.pump = Pump(clients, REGION, script_for, complete=handled("complete", complete),
-                         record=handled("record", record), log_dir=run_dir / "jobs")
+        self.pump = Pump(clients, REGION, script_for, complete=self.handled("complete", complete),
+                         record=self.handled("record", record), log_dir=run_dir / "jobs")
         jobs = self.runtime.jobs
         for kind, adapter in list(jobs.items()):
             jobs[kind] = Observed(adapter, self.pump)
 
-    def run(self, run_id: str, on_progress: Callable[[Progress], None] | None) -> dict[str, Any]:
+    def handled(self, name: str, handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any]], Any]:
+        """A handler called as Lambda would call it, one call at a time."""
+        context = LambdaContext()
+
+        def call(event: dict[str, Any]) -> Any:
+            with self.invocation(name):
+                return handler(event, context)
+        return call
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """The runtime installed for the handlers, and moto's Lambda invocations routed to them."""
         from functions.runtime import wiring
 
-        sfn = self.clients("stepfunctions")
+        previous = wiring._current
+        wiring.use(self.runtime)
+        try:
+            with self._lambda_routed():
+                yield
+        finally:
+            wiring.use(previous)
+
+    def start_execution(self, pipeline: str, name: str, run_input: dict[str, Any]) -> str:
+        arn: str = self.clients("stepfunctions").start_execution(
+            stateMachineArn=self.machines[pipeline], name=name, input=json.dumps(run_input))["executionArn"]
+        self.pump.watch(arn)
+        return arn
+
+    @contextlib.contextmanager
+    def invocation(self, function: str) -> Iterator[None]:
+        """One handler call at a time, as in one Lambda container: Powertools keeps per-process state (the metric
+        buffer, the logger's keys) that concurrent calls in one process would share. Waiting is not billed."""
+        with self.container, self.meter.invocation(function):
+            yield
+
+    def refusal(self, execution_arn: str | None) -> str | None:
+        """Why a dispatch of this execution is refused: it was stopped (None: it is not)."""
+        if self.stopped_because is not None:
+            return self.stopped_because
+        return self.stopped.get(execution_arn or "")
+
+    @contextlib.contextmanager
+    def _lambda_routed(self) -> Iterator[None]:
+        """moto runs no Lambda code without Docker: the dispatcher's invocations go to its real handler, and a
+        `lambda` task's invocation is its job (the pump ends it)."""
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        from functions.dispatch.handler import handler as dispatch
+
+        context = LambdaContext()
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+                   response_headers: Any) -> bytes:
+            if function_name.rsplit(":", 1)[-1] != DISPATCH_FUNCTION:
+                return b""
+            event = json.loads(body or "{}")
+            refused = self.refusal(event.get("execution_id") if isinstance(event, dict) else None)
+            if refused is not None:
+                # Step Functions runs no further state of a stopped execution; moto's interpreter would, until
+                # its waiting tasks end. Refused here, it starts no job after the stop.
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorType": "ExecutionStopped", "errorMessage": refused}).encode()
+            with self.invocation("dispatch"):
+                try:
+                    return json.dumps(dispatch(event, context)).encode()
+                except Exception as exc:  # what Lambda answers for a function that raised
+                    response_headers["x-amz-function-error"] = "Unhandled"
+                    return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
+                                       "stackTrace": traceback.format_exception(exc)}).encode()
+
+        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+            yield
+
+
+class _SingleRun:
+    """One run to its end (`sluice run --local`): started, pumped until it and its jobs are done, then read."""
+
+    def __init__(self, session: Session, request: LocalRunRequest) -> None:
+        self.session, self.request = session, request
+        self.clients, self.pump, self.runtime = session.clients, session.pump, session.runtime
+        self.observing, self.meter, self.run_dir = session.observing, session.meter, session.run_dir
+
+    @property
+    def stopped_because(self) -> str | None:
+        return self.session.stopped_because
+
+    def run(self, run_id: str, on_progress: Callable[[Progress], None] | None) -> dict[str, Any]:
         run_input: dict[str, Any] = {"params": self.request.params}
         if self.request.logical_date:
             run_input["logical_date"] = self.request.logical_date
-        previous = wiring._current
-        wiring.use(self.runtime)
         started = time.monotonic()
-        try:
-            with self._lambda_routed():
-                arn = sfn.start_execution(stateMachineArn=self.machines[self.request.pipeline.name], name=run_id,
-                                          input=json.dumps(run_input))["executionArn"]
-                self.pump.watch(arn)
-                self._until_done(arn, started, on_progress)
-        finally:
-            wiring.use(previous)
+        with self.session.active():
+            arn = self.session.start_execution(self.request.pipeline.name, run_id, run_input)
+            self._until_done(arn, started, on_progress)
         return self._result(arn, time.monotonic() - started)
 
     def _until_done(self, arn: str, started: float, on_progress: Callable[[Progress], None] | None) -> None:
@@ -230,7 +316,7 @@ class _Session:
 
     def _stop(self, arn: str, why: str) -> None:
         """Stop the run as StopExecution would, with its jobs and child runs (and no thread left sleeping)."""
-        self.stopped_because = why
+        self.session.stopped_because = why
         for _ in range(100):  # moto cannot stop an execution whose worker has not set up yet
             try:
                 self.clients("stepfunctions").stop_execution(executionArn=arn, error=STOPPED_ERROR, cause=why)
@@ -246,50 +332,13 @@ class _Session:
         keeps waiting on after StopExecution (Step Functions would not)."""
         from functions.adapters.tokens import TokenGoneError
 
-        with self.container:
+        with self.session.container:
             for attempt in list(self.runtime.store.active("9999")):
                 self.runtime.dispatcher.close(attempt, "STOPPED", reason)
                 if answer:
                     with contextlib.suppress(TokenGoneError):
                         self.runtime.tokens.fail(attempt.token, STOPPED_ERROR, reason)
         self.pump.stop_all(reason)  # jobs the store has not recorded as started yet
-
-    @contextlib.contextmanager
-    def invocation(self, function: str) -> Iterator[None]:
-        """One handler call at a time, as in one Lambda container: Powertools keeps per-process state (the metric
-        buffer, the logger's keys) that concurrent calls in one process would share. Waiting is not billed."""
-        with self.container, self.meter.invocation(function):
-            yield
-
-    @contextlib.contextmanager
-    def _lambda_routed(self) -> Iterator[None]:
-        """moto runs no Lambda code without Docker: the dispatcher's invocations go to its real handler, and a
-        `lambda` task's invocation is its job (the pump ends it)."""
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-
-        from functions.dispatch.handler import handler as dispatch
-
-        context = LambdaContext()
-
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-                   response_headers: Any) -> bytes:
-            if function_name.rsplit(":", 1)[-1] != DISPATCH_FUNCTION:
-                return b""
-            if self.stopped_because is not None:
-                # Step Functions runs no further state of a stopped execution; moto's interpreter would, until
-                # its waiting tasks end. Refused here, it starts no job after the stop.
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({"errorType": "ExecutionStopped", "errorMessage": self.stopped_because}).encode()
-            with self.invocation("dispatch"):
-                try:
-                    return json.dumps(dispatch(json.loads(body or "{}"), context)).encode()
-                except Exception as exc:  # what Lambda answers for a function that raised
-                    response_headers["x-amz-function-error"] = "Unhandled"
-                    return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
-                                       "stackTrace": traceback.format_exception(exc)}).encode()
-
-        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
-            yield
 
     def progress(self, arn: str, elapsed: float, status: str) -> Progress:
         view = self.observing.load(arn)
@@ -352,22 +401,48 @@ def _environment() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _captured_output(path: Path) -> Iterator[None]:
-    """The functions' Powertools logs and metrics (EMF) go to a file, as they would go to CloudWatch Logs."""
+def _captured_output(path: Path, *, stdout: bool = True) -> Iterator[None]:
+    """The functions' Powertools logs and metrics (EMF) go to a file, as they would go to CloudWatch Logs. With
+    `stdout`, everything else printed does too; without, only the metrics' prints are sent there (a server's own
+    output, and a caller's in the same process, stay where they were)."""
     from functions.observability import logger
 
     stream, moto_log = logger.registered_handler, logging.getLogger("moto")
-    with path.open("w", encoding="utf-8") as out, warnings.catch_warnings():
+    with path.open("w", encoding="utf-8") as out, warnings.catch_warnings(), contextlib.ExitStack() as stack:
         # Handlers of one process share Powertools' metric buffer: a flush can find another's already sent.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         previous = stream.setStream(out)  # type: ignore[attr-defined]
         moto_handler, propagate = logging.StreamHandler(out), moto_log.propagate
         moto_log.addHandler(moto_handler)  # the interpreter logs every failed state: not for the terminal
         moto_log.propagate = False
+        if stdout:
+            stack.enter_context(contextlib.redirect_stdout(out))
+        else:
+            stack.enter_context(_metrics_printed_to(out))
         try:
-            with contextlib.redirect_stdout(out):
-                yield
+            yield
         finally:
             moto_log.removeHandler(moto_handler)
             moto_log.propagate = propagate
             stream.setStream(previous if previous is not None else io.StringIO())  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _metrics_printed_to(out: Any) -> Iterator[None]:
+    """Powertools prints EMF to whatever sys.stdout is at the time; a server in a process that has other output
+    (a test's CLI runner) sends the metrics to its log instead, and leaves sys.stdout alone."""
+    from aws_lambda_powertools.metrics import base
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf import cloudwatch
+
+    from functions import observability
+
+    lock = threading.Lock()
+
+    def printed(*args: Any, **kwargs: Any) -> None:
+        with lock:
+            print(*args, **kwargs, file=out, flush=True)
+
+    with contextlib.ExitStack() as stack:
+        for module in (base, cloudwatch, observability):  # observability.measure prints its own EMF lines
+            stack.enter_context(mock.patch.object(module, "print", printed, create=True))
+        yield
