@@ -16,12 +16,12 @@ import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
+from . import api_view as view
 from .api_client import ApiClient, ApiError, endpoint_from_stack_outputs
 
 LOCAL_PORT = 8377  # `sluice local serve`'s default port (sluice/local/serve.py DEFAULT_PORT)
@@ -163,24 +163,25 @@ def pipelines(name: str | None, **opts: Any) -> None:
         answer = _call(opts, "GET", "/pipelines")
         if opts["as_json"]:
             return _emit_json(answer)
-        rows = [[p["name"], str(p.get("tasks", "")), _schedules(p.get("schedules") or []),
+        rows = [[p["name"], str(p.get("tasks", "")), view.schedules_text(p.get("schedules") or []),
                  ", ".join(p.get("params") or {}) or "-", p.get("owner") or "-"] for p in answer.get("pipelines", [])]
-        _table(["PIPELINE", "TASKS", "SCHEDULE", "PARAMS", "OWNER"], rows, empty="no pipelines")
+        view.table(["PIPELINE", "TASKS", "SCHEDULE", "PARAMS", "OWNER"], rows, empty="no pipelines")
         return None
     answer = _call(opts, "GET", f"/pipelines/{_quoted(name)}")
     if opts["as_json"]:
         return _emit_json(answer)
     click.echo(f"{answer['name']}: {answer.get('description') or ''}".rstrip(": "))
-    _fields([("owner", answer.get("owner")), ("config hash", answer.get("config_hash")),
-             ("schedules", _schedules(answer.get("schedules") or []))])
+    view.fields([("owner", answer.get("owner")), ("config hash", answer.get("config_hash")),
+             ("schedules", view.schedules_text(answer.get("schedules") or []))])
     params = answer.get("params") or {}
     if params:
         click.echo("params")
-        _table(["  NAME", "TYPE", "DEFAULT"], [[f"  {n}", p.get("type", ""), "required" if p.get("required") else
+        view.table(["  NAME", "TYPE", "DEFAULT"], [[f"  {n}", p.get("type", ""), "required" if p.get("required") else
                                                 json.dumps(p.get("default"))] for n, p in params.items()])
     click.echo("tasks")
-    _table(["  TASK", "KIND", "DEPENDS ON"], [[f"  {t['name']}", t.get("kind", ""), ", ".join(t.get("depends_on") or [])
-                                              or "-"] for t in answer.get("task_list", [])])
+    tasks = [[f"  {t['name']}", t.get("kind", ""), ", ".join(t.get("depends_on") or []) or "-"]
+             for t in answer.get("task_list", [])]
+    view.table(["  TASK", "KIND", "DEPENDS ON"], tasks)
     if answer.get("next_runs"):
         click.echo("next scheduled runs")
         for run in answer["next_runs"]:
@@ -208,7 +209,7 @@ def trigger(pipeline: str, params: tuple[str, ...], logical_date: str | None, re
                    headers={"Idempotency-Key": idempotency_key} if idempotency_key else None)
     if opts["as_json"]:
         return _emit_json(answer)
-    _started(answer, "started" if answer.get("created", True) else "already started (same idempotency key)",
+    view.started(answer, "started" if answer.get("created", True) else "already started (same idempotency key)",
              local=opts["_loopback"])
     return None
 
@@ -230,9 +231,10 @@ def runs(pipeline: str, status: str | None, since: str | None, until: str | None
     if opts["as_json"]:
         return _emit_json(answer)
     rows = [[r["id"], r.get("status") or "-", r.get("logical_date") or "-", r.get("started_at") or "-",
-             _duration(r.get("started_at"), r.get("ended_at")), _usd(r.get("cost_usd")), _trigger(r.get("trigger"))]
+             view.duration(r.get("started_at"), r.get("ended_at")), view.usd(r.get("cost_usd")),
+             view.trigger_text(r.get("trigger"))]
             for r in answer.get("runs", [])]
-    _table(["RUN", "STATUS", "LOGICAL DATE", "STARTED", "TOOK", "COST", "TRIGGER"], rows, empty="no runs")
+    view.table(["RUN", "STATUS", "LOGICAL DATE", "STARTED", "TOOK", "COST", "TRIGGER"], rows, empty="no runs")
     if answer.get("next_token"):
         click.echo(f"more: sluice runs {pipeline} --next-token {answer['next_token']}")
     return None
@@ -246,11 +248,11 @@ def show(run_id: str, **opts: Any) -> None:
     <pipeline>:<execution name> or the execution ARN; a backfill's id shows the backfill."""
     if _BACKFILL_ID.match(run_id):
         answer = _call(opts, "GET", f"/backfills/{run_id}")
-        return _emit_json(answer) if opts["as_json"] else _backfill_view(answer)
+        return _emit_json(answer) if opts["as_json"] else view.backfill_view(answer)
     answer = _call(opts, "GET", f"/runs/{_quoted(run_id)}")
     if opts["as_json"]:
         return _emit_json(answer)
-    _run_view(answer, local=opts["_loopback"])
+    view.run_view(answer, local=opts["_loopback"])
     return None
 
 
@@ -277,7 +279,7 @@ def resume(run_id: str, reason: str | None, **opts: Any) -> None:
     answer = _call(opts, "POST", f"/runs/{_quoted(run_id)}/resume", body={"reason": reason} if reason else {})
     if opts["as_json"]:
         return _emit_json(answer)
-    _started(answer, f"resumed {run_id} as" if answer.get("created", True) else f"{run_id} was already resumed as",
+    view.started(answer, f"resumed {run_id} as" if answer.get("created", True) else f"{run_id} was already resumed as",
              local=opts["_loopback"])
     return None
 
@@ -303,7 +305,7 @@ def backfill(pipeline: str, start: str, end: str, mode: str, dry_run: bool, max_
                    headers={"Idempotency-Key": idempotency_key} if idempotency_key else None)
     if opts["as_json"]:
         return _emit_json(answer)
-    _backfill_view(answer)
+    view.backfill_view(answer)
     return None
 
 
@@ -380,147 +382,3 @@ def _split(item: str, sep: str, flag: str, optional: bool = False) -> tuple[str,
     if not key or (not found and not optional):
         _usage(f"{flag} takes KEY{sep}VALUE, got {item!r}")
     return key, value
-
-
-# ---- human output ------------------------------------------------------------------------------------------------
-
-def _started(answer: dict[str, Any], verb: str, *, local: bool) -> None:
-    click.echo(f"{verb} {answer['id']} ({answer.get('status') or 'RUNNING'})")
-    _fields([("logical date", answer.get("logical_date")), ("params", _params(answer.get("params"))),
-             ("resume of", answer.get("resume_of")), ("trigger", _trigger(answer.get("trigger"))),
-             ("console", None if local else (answer.get("links") or {}).get("console"))])
-    click.echo(f"follow it: sluice show {answer['id']}")
-
-
-def _run_view(run: dict[str, Any], *, local: bool) -> None:
-    click.echo(f"{run['id']}  {run.get('status') or 'RUNNING'}")
-    cancelled = run.get("cancelled") or {}
-    took = _duration(run.get("started_at"), run.get("ended_at"))
-    _fields([
-        ("execution", run.get("execution_arn")), ("logical date", run.get("logical_date")),
-        ("started", run.get("started_at")),
-        ("ended", f"{run['ended_at']} (took {took})" if run.get("ended_at") else None),
-        ("trigger", _trigger(run.get("trigger"))), ("params", _params(run.get("params"))),
-        ("resume of", run.get("resume_of")), ("resumed by", run.get("resumed_by")),
-        ("cancelled", f"by {cancelled.get('by')} at {cancelled.get('at')}: {cancelled.get('reason')}"
-         if cancelled else None),
-        ("error", ": ".join(str(x) for x in (run.get("error"), run.get("cause")) if x) or None),
-        ("console", None if local else (run.get("links") or {}).get("console"))])
-    tasks = run.get("tasks") or []
-    width = max((len(t["name"]) for t in tasks), default=0)
-    if tasks:
-        click.echo("tasks")
-    for task in tasks:
-        problem = f"  {task['error']}" if task.get("error") else ""
-        click.echo(f"  {task['name']:<{width}}  {task.get('status')}{problem}")
-        for attempt in task.get("attempts") or []:
-            click.echo("    " + _attempt(attempt))
-    cost = run.get("cost")
-    if isinstance(cost, dict):
-        as_of = f" (list prices as of {cost['prices_as_of']})" if cost.get("prices_as_of") else ""
-        click.echo(f"cost{as_of}")
-        lines = cost.get("lines") or []
-        rows = [[f"  {line.get('item') or line.get('key')}", f"{_number(line.get('quantity'))} {line.get('unit', '')}"
-                 .strip(), _usd(line.get("usd"))] for line in lines]
-        rows.append(["  total", "", _usd(cost.get("total_usd"))])
-        _table(None, rows)
-
-
-def _attempt(attempt: dict[str, Any]) -> str:
-    parts = [f"#{int(attempt.get('retry') or 0) + 1}"]
-    if attempt.get("item") is not None:
-        parts.append(f"item {attempt['item']}")
-    parts.append(str(attempt.get("status")))
-    parts.append(" ".join(str(x) for x in (attempt.get("kind"), attempt.get("external_id")) if x))
-    if attempt.get("duration_s") is not None:
-        parts.append(f"{float(attempt['duration_s']):.1f} s")
-    elif attempt.get("started_at"):
-        parts.append(_duration(attempt.get("started_at"), attempt.get("ended_at")))
-    if attempt.get("exit_code") not in (None, 0):
-        parts.append(f"exit {attempt['exit_code']}")
-    if attempt.get("resumed_from"):
-        parts.append(f"resumed from {attempt['resumed_from'].get('run', '')}".strip())
-    text = "  ".join(p for p in parts if p)
-    if attempt.get("error"):
-        text += f"  {' '.join(str(attempt['error']).split())}"
-    if attempt.get("log_location"):
-        text += f"  log: {attempt['log_location']}"
-    return text
-
-
-def _backfill_view(view: dict[str, Any]) -> None:
-    dates = view.get("dates") or []
-    chosen = sum(1 for d in dates if d.get("action") == "run")
-    if view.get("dry_run"):
-        click.echo(f"dry run: {view['pipeline']} would run {chosen} of {len(dates)} date(s) "
-                   f"(mode {view.get('mode')}, at most {view.get('max_concurrent')} at a time)")
-    else:
-        click.echo(f"backfill {view.get('id')} of {view['pipeline']}: {view.get('status')} ({chosen} run(s), mode "
-                   f"{view.get('mode')}, at most {view.get('max_concurrent')} at a time)")
-    rows = [[d["logical_date"], d.get("action", ""), d.get("reason", ""), d.get("id") or "-", d.get("status") or "-"]
-            for d in dates]
-    _table(["LOGICAL DATE", "ACTION", "WHY", "RUN", "STATUS"], rows, empty="no scheduled dates in that range")
-    if not view.get("dry_run") and view.get("id"):
-        click.echo(f"follow it: sluice show {view['id']}")
-
-
-def _fields(pairs: list[tuple[str, Any]]) -> None:
-    shown = [(k, v) for k, v in pairs if v not in (None, "", {}, [])]
-    width = max((len(k) for k, _ in shown), default=0)
-    for key, value in shown:
-        click.echo(f"  {key + ':':<{width + 1}} {value}")
-
-
-def _table(header: list[str] | None, rows: list[list[str]], empty: str = "") -> None:
-    if not rows:
-        if empty:
-            click.echo(empty)
-        return
-    every = ([header] if header else []) + rows
-    widths = [max(len(str(row[i])) for row in every) for i in range(len(every[0]))]
-    for row in every:
-        click.echo("  ".join(f"{cell!s:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
-def _params(params: Any) -> str | None:
-    if not isinstance(params, dict) or not params:
-        return None
-    return ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in params.items())
-
-
-def _trigger(trigger: Any) -> str:
-    if not isinstance(trigger, dict):
-        return "-"
-    text = str(trigger.get("type") or "?")
-    if trigger.get("by"):
-        text += f" by {str(trigger['by']).rsplit('/', 1)[-1]}"
-    if trigger.get("reason"):
-        text += f": {trigger['reason']}"
-    return text
-
-
-def _schedules(schedules: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{s.get('expression')} {s.get('timezone')}" + ("" if s.get("enabled", True) else " (off)")
-                     for s in schedules) or "-"
-
-
-def _duration(start: str | None, end: str | None) -> str:
-    if not start or not end:
-        return "-"
-    try:
-        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except (TypeError, ValueError):
-        return "-"
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-
-
-def _usd(value: Any) -> str:
-    if not isinstance(value, int | float):
-        return "-"
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
-
-
-def _number(value: Any) -> str:
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.4g}"
-    return f"{int(value):,}" if isinstance(value, int | float) else str(value)
