@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
-from ..observability import logger
+from ..observability import logger, redacted
 from . import models
 from .problems import ApiProblem, problem
 from .service import api
@@ -41,9 +41,14 @@ def principal() -> str:
     return identity.user_arn or identity.caller or "unknown"
 
 
-def refused(event: dict[str, Any]) -> dict[str, Any] | None:
-    """413 for a body over MAX_BODY_BYTES, 415 for a body that is not JSON: checked before anything parses the
-    body (Powertools would parse a multipart body, and fail on a malformed one). None for every other request."""
+def refused(event: Any) -> dict[str, Any] | None:
+    """400 for an event that is not an API Gateway proxy event, 413 for a body over MAX_BODY_BYTES, 415 for a body
+    that is not JSON: checked before anything parses the event or its body (Powertools would fail on a malformed
+    event, and parse a multipart body, and fail on a malformed one). None for every other request."""
+    reason = malformed(event)
+    if reason is not None:
+        logger.error("rejected event", reason=reason, event=redacted(event))
+        return _proxy_response(problem(400, "Invalid request", f"not an API Gateway proxy event: {reason}"))
     body = str(event.get("body") or "")
     types = [str(v) for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"]
     if len(body.encode()) > MAX_BODY_BYTES:
@@ -56,6 +61,50 @@ def refused(event: dict[str, Any]) -> dict[str, Any] | None:
                                                         "(Content-Type: application/json)")
     else:
         return None
+    return _proxy_response(answer)
+
+
+def malformed(event: Any) -> str | None:
+    """Why `event` is not a REST API (v1) proxy event with the fields the routes read, or None when it is one.
+    API Gateway always sends these; anything else invoking the function (or a test) may not."""
+    if not isinstance(event, dict):
+        return f"expected a JSON object, got {type(event).__name__}"
+    problems = [f"{key}: missing" for key in ("httpMethod", "path", "headers", "requestContext") if key not in event]
+    method, path, context = event.get("httpMethod"), event.get("path"), event.get("requestContext")
+    if "httpMethod" in event and not (isinstance(method, str) and method):
+        problems.append(f"httpMethod: not a method ({_kind(method)})")
+    if "path" in event and not (isinstance(path, str) and path.startswith("/")):
+        problems.append(f"path: not a path starting with '/' ({_kind(path)})")
+    for key, multi in (("headers", False), ("multiValueHeaders", True), ("queryStringParameters", False),
+                       ("multiValueQueryStringParameters", True), ("pathParameters", False),
+                       ("stageVariables", False)):
+        if not _strings(event.get(key), multi):
+            problems.append(f"{key}: not null or an object of {'string lists' if multi else 'strings'}")
+    if "requestContext" in event and not (
+            isinstance(context, dict) and isinstance(context.get("requestId"), str)
+            and isinstance(context.get("identity"), dict)
+            and all(isinstance(context["identity"].get(k), str | None) for k in ("userArn", "caller"))):
+        problems.append("requestContext: not an object with a requestId and an identity")
+    if not isinstance(event.get("body"), str | None):
+        problems.append(f"body: not null or a string ({_kind(event.get('body'))})")
+    if not isinstance(event.get("isBase64Encoded"), bool | None):
+        problems.append(f"isBase64Encoded: not a boolean ({_kind(event.get('isBase64Encoded'))})")
+    return "; ".join(problems[:5]) or None
+
+
+def _strings(value: Any, multi: bool) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and (isinstance(v, list) and all(isinstance(s, str) for s in v) if multi
+                                else isinstance(v, str)) for k, v in value.items())
+
+
+def _kind(value: Any) -> str:
+    return "missing" if value is None else f"a {type(value).__name__}"
+
+
+def _proxy_response(answer: Response[str]) -> dict[str, Any]:
     return {"statusCode": answer.status_code, "headers": {"Content-Type": answer.content_type},
             "body": answer.body, "isBase64Encoded": False}
 
