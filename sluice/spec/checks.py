@@ -52,14 +52,35 @@ def check_document(data: Any) -> Iterator[Found]:
     yield from _check_plain_secrets(params, data)
     defaults = _mapping(data.get("defaults"))
     yield from _check_heartbeat(defaults, {}, ("defaults",))
+    yield from _check_dollar_keys(data, ())
     for name, body in tasks.items():
         if isinstance(body, dict):
-            upstream = dag.ancestors(name) if dag else set(acyclic[name])
+            # Only a reference to another task's output needs this task's ancestors: computing them for every
+            # task would make validating a long chain quadratic.
+            upstream = (dag.ancestors(name) if dag else set(acyclic[name])) if _reads_tasks(body) else set()
             yield from _check_task(name, body, types, set(tasks), upstream, has_triggers, secrets)
             if body.get("timeout") is not None or body.get("heartbeat") is not None:
                 yield from _check_heartbeat(body, defaults, ("tasks", name))
     for section in ("schedules", "triggers"):
         yield from _check_run_params(data.get(section), section, params)
+
+
+def _reads_tasks(body: dict[str, Any]) -> bool:
+    return any("{{" in text and "tasks" in text for _, text in template.walk(body))
+
+
+def _check_dollar_keys(value: Any, path: Path) -> Iterator[Found]:
+    """A key ending in '.$' would reach a Task state's Parameters, where Step Functions reads its value as a
+    JSONPath (invalid ASL, or the run's input copied into a job's configuration)."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(key, str) and key.endswith(".$"):
+                yield (*path, key), f"key '{key}' ends in '.$', which Step Functions reads as a JSONPath", (
+                    "rename it (for example without the '.$')")
+            yield from _check_dollar_keys(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _check_dollar_keys(inner, (*path, index))
 
 
 def _param_type(declared: Any) -> str:

@@ -106,6 +106,10 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         return None, [Problem(file, (), f"not valid YAML: {exc.problem or exc.context}", line=line)]
+    except yaml.reader.ReaderError as exc:  # not a MarkedYAMLError: it has a character position, not a mark
+        line = text[:exc.position].count("\n") + 1
+        return None, [Problem(file, (), f"not valid YAML: {exc.reason} character {exc.character!r} (control "
+                                        "characters may not appear in YAML)", line=line)]
     except yaml.YAMLError as exc:
         return None, [Problem(file, (), f"not valid YAML: {exc}")]
     except RecursionError:
