@@ -77,8 +77,8 @@ def _simulable(doc: dict[str, Any]) -> dict[str, Any]:
     upstream task's output become a literal list (the DAG, rules and conditions stay as generated)."""
     for body in doc["tasks"].values():
         items = body.get("foreach", {}).get("items")
-        if isinstance(items, str) and "tasks." in items:
-            body["foreach"]["items"] = ["a", "b", "c"]
+        if isinstance(items, str) and "tasks." in items:  # as many as foreach.max_items allows
+            body["foreach"]["items"] = ["a", "b", "c"][:body["foreach"].get("max_items", 3)]
     return doc
 
 
