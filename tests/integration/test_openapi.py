@@ -1,8 +1,9 @@
 """The run API's OpenAPI document: current in docs/, and honoured by the API (schemathesis against a served API).
 
-The API is the real handler behind the local HTTP bridge (what `sluice local serve` runs), on moto with every
-example pipeline deployed. schemathesis generates requests from docs/openapi.json, valid and invalid, and checks
-every answer: never a 5xx, a documented status and content type, and a body that matches its schema.
+The API is what `sluice local serve` runs (sluice/local/serve.LocalServer): the real handler behind the local HTTP
+bridge, on moto with every example pipeline deployed, its runs executing as local runs do. schemathesis generates
+requests from docs/openapi.json, valid and invalid, and checks every answer: never a 5xx, a documented status and
+content type, and a body that matches its schema.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from functions.api.handler import handler
 from functions.api.openapi import document
-from sluice.local.http_bridge import serve
-from tests.support.api import api_cloud
+from sluice.local.serve import LocalServer
+from tests.support.pipelines import examples
 
 pytestmark = pytest.mark.moto
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
@@ -47,8 +47,8 @@ def test_every_operation_is_documented_with_problem_details_and_sigv4() -> None:
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    with api_cloud() as _, serve(handler) as server:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with LocalServer(examples(), port=0, work_dir=tmp_path_factory.mktemp("serve")) as server:
         yield server.url
 
 
