@@ -11,7 +11,8 @@ from constructs import Construct
 
 from .config import RETENTION_DAYS, EnvConfig
 
-FUNCTIONS = ("dispatch", "complete", "record", "sweep", "api")  # api: behind the run API (infra/constructs/run_api.py)
+# api: behind the run API (infra/constructs/run_api.py); start: schedules and trigger rules start runs through it
+FUNCTIONS = ("dispatch", "complete", "record", "sweep", "api", "start")
 # Step Functions allows 80 characters in a state machine name, EventBridge 64 in a rule or schedule name.
 NAME_LIMIT = 64
 

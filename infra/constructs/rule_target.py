@@ -27,7 +27,7 @@ class Transformed(events.RuleTargetInput):
         self.paths, self.template = paths, template
 
     def bind(self, rule: IRuleRef) -> events.RuleTargetInputProperties:
-        return events.RuleTargetInputProperties(input_paths_map=self.paths, input_template=self.template)
+        return events.RuleTargetInputProperties(input_paths_map=self.paths or None, input_template=self.template)
 
 
 @jsii.implements(events.IRuleTarget)

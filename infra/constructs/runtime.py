@@ -1,5 +1,5 @@
-"""Sluice's functions (dispatch, complete, record, sweep and the run API's api), each with its own role, log group
-and grants."""
+"""Sluice's functions (dispatch, complete, record, sweep, start and the run API's api), each with its own role, log
+group and grants."""
 
 from __future__ import annotations
 
@@ -62,7 +62,11 @@ SPECS = {
     # behind API Gateway, whose integrations time out at 29 s; cancelling a run stops its execution
     "api": FunctionSpec(512, 29, RUN_API, False, (*DESCRIBE, "states:StopExecution"), starts_runs=True,
                         reads_catalog=True),
+    # schedules and trigger rules start runs through it, named per tick or event (functions/start); it finds the
+    # run an earlier delivery started by name, and touches no run record
+    "start": FunctionSpec(256, 30, (), False, ("states:DescribeExecution",), starts_runs=True),
 }
+ASYNC = ("complete", "record", "start")  # invoked asynchronously, by EventBridge rules and Scheduler
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,11 @@ class Runtime(Construct):
         self.dead_letters = sqs.Queue(
             self, "DeadLetters", queue_name=f"{config.prefix}dead-letters", enforce_ssl=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED, retention_period=cdk.Duration.days(14))
-        acknowledge(self.dead_letters, "SQS3", "this queue is the dead-letter queue of the completion and record "
-                    "functions' asynchronous invocations and of the rules that invoke them")
+        acknowledge(self.dead_letters, "SQS3", "this queue is the dead-letter queue of the completion, record and "
+                    "start functions' asynchronous invocations and of the rules that invoke them")
         code = lambda_.Code.from_asset(str(assets.code))
         self.functions = {name: self._function(name, code, architecture, store) for name in FUNCTIONS}
-        for name in ("complete", "record"):  # invoked asynchronously by EventBridge
+        for name in ASYNC:  # a failed invocation is retried, then kept in the dead-letter queue
             self.functions[name].configure_async_invoke(
                 retry_attempts=2, max_event_age=cdk.Duration.hours(6),
                 on_failure=destinations.SqsDestination(self.dead_letters))
@@ -97,6 +101,12 @@ class Runtime(Construct):
         self.functions["complete"].add_permission(
             "JobRules", principal=iam.ServicePrincipal("events.amazonaws.com"), action="lambda:InvokeFunction",
             source_arn=arn_in(self, "events", f"rule/{config.prefix}*"))
+        # Trigger rules, on the default bus (rule/<name>) or a pipeline's own bus (rule/<bus>/<name>), start runs
+        # through start; schedules invoke it with the pipeline stack's Scheduler role.
+        for sid, rules in (("TriggerRules", f"rule/{config.prefix}*"), ("BusTriggerRules", f"rule/*/{config.prefix}*")):
+            self.functions["start"].add_permission(
+                sid, principal=iam.ServicePrincipal("events.amazonaws.com"), action="lambda:InvokeFunction",
+                source_arn=arn_in(self, "events", rules))
 
     def _function(self, name: str, code: lambda_.Code, architecture: lambda_.Architecture,
                   store: RunStore) -> lambda_.Function:
@@ -114,7 +124,8 @@ class Runtime(Construct):
             memory_size=spec.memory, timeout=cdk.Duration.seconds(self._timeout(name)), role=role, log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             reserved_concurrent_executions=self._reserved(name), environment=self._environment(name, store))
-        store.grant(function, spec.store)
+        if spec.store:
+            store.grant(function, spec.store)
         self._grant(name, role)
         return function
 
@@ -154,8 +165,9 @@ class Runtime(Construct):
                              "token names no resource")
         if wildcards:
             acknowledge(role, "IAM5", "; ".join(wildcards), resources=["*"])
-        acknowledge(role, "IAM5", "run records, completions and the run API concern executions of every Sluice state "
-                    "machine of this environment (their names share the prefix); execution names are made per run",
+        acknowledge(role, "IAM5", "run records, completions, starts and the run API concern executions of every "
+                    "Sluice state machine of this environment (their names share the prefix); execution names are "
+                    "made per run",
                     resources=[as_finding(self, executions)])
 
     def _read_catalog(self, role: iam.Role) -> None:

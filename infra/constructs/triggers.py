@@ -1,5 +1,9 @@
 """A pipeline's event triggers: EventBridge rules (S3 object created, or a raw pattern) that start a run with the
-event in its input and the event's time as the logical date."""
+event in its input and the event's time as the logical date.
+
+EventBridge delivers at least once and cannot name the execution it starts, so a rule invokes the start function
+(functions/start), which names the run after (trigger, event id): a repeated delivery is the same run. The platform
+stack lets every rule of the environment invoke it (infra/constructs/runtime.py), so a rule adds no permission."""
 
 from __future__ import annotations
 
@@ -8,9 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from sluice.spec import Pipeline
@@ -26,8 +28,8 @@ MAX_EVENT_AGE = cdk.Duration.hours(4)
 
 
 class Triggers(Construct):
-    def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, state_machine: sfn.IStateMachine,
-                 config: EnvConfig, role: iam.IRole, dead_letters: sqs.IQueue) -> None:
+    def __init__(self, scope: Construct, id: str, *, pipeline: Pipeline, start_arn: str, config: EnvConfig,
+                 dead_letters: sqs.IQueue) -> None:
         super().__init__(scope, id)
         self.rules: list[events.Rule] = []
         for i, trigger in enumerate(pipeline.triggers):
@@ -39,21 +41,17 @@ class Triggers(Construct):
                                event_pattern=as_event_pattern(pattern(trigger)),
                                description=f"start {pipeline.name}: {describe(trigger)}")
             rule.add_target(DirectTarget(
-                state_machine.state_machine_arn, role=role, dead_letters=dead_letters,
-                retry_attempts=RETRY_ATTEMPTS, max_event_age=MAX_EVENT_AGE,
-                input_transformer=input_transformer(trigger, name)))
+                start_arn, dead_letters=dead_letters, retry_attempts=RETRY_ATTEMPTS, max_event_age=MAX_EVENT_AGE,
+                input_transformer=input_transformer(pipeline.name, i, trigger, name)))
             self.rules.append(rule)
-        if self.rules:
-            state_machine.grant_start_execution(role)
 
 
-def input_transformer(trigger: Trigger, rule_name: str) -> Transformed:
-    """The run input (sluice.contract.RunInput): the whole event (EventBridge's predefined <aws.events.event.json>;
-    CDK's EventField cannot name it), its time as the logical date, the trigger's parameters."""
-    source = _compact({"type": "event", "rule": rule_name})[:-1] + ',"event_id":<id>}'
-    params = _compact(trigger.params)
-    return Transformed({"time": "$.time", "id": "$.id"},
-                       f'{{"params":{params},"logical_date":<time>,"trigger":{source},"event":<aws.events.event.json>}}')
+def input_transformer(pipeline: str, index: int, trigger: Trigger, rule_name: str) -> Transformed:
+    """What the rule sends the start function: the pipeline, trigger and rule, the trigger's parameters and the
+    whole event (EventBridge's predefined <aws.events.event.json>; CDK's EventField cannot name it). The function
+    makes the run input (sluice.contract.RunInput) from them: the event, its time as the logical date, its id."""
+    head = _compact({"pipeline": pipeline, "trigger_index": index, "rule": rule_name, "params": trigger.params})
+    return Transformed({}, f'{head[:-1]},"event":<aws.events.event.json>}}')
 
 
 def _compact(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
@@ -27,7 +28,7 @@ from ..constructs.pipeline_state_machine import PipelineStateMachine
 from ..constructs.rule_target import allow_sluice_rules
 from ..constructs.schedules import Schedules
 from ..constructs.triggers import Triggers
-from ..nag import acknowledge
+from ..nag import acknowledge, as_finding
 from ..naming import alarm_topic_name, arn_in, function_name
 
 
@@ -47,9 +48,16 @@ class PipelineStack(cdk.Stack):
                     "and trigger rules (starts that failed after retries) and of their job-end rules")
         self.scheduler_role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal(
             "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": self.account}}),
-            description="EventBridge Scheduler starts these pipelines")
-        self.events_role = iam.Role(self, "EventsRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-                                    description="EventBridge rules start these pipelines")
+            description="EventBridge Scheduler starts these pipelines and checks their deadlines")
+        # Schedules and trigger rules start runs through the platform's start function (functions/start), reached
+        # by its fixed name: no export from the platform stack.
+        start_arn = arn_in(self, "lambda", f"function:{function_name(config, 'start')}")
+        start = lambda_.Function.from_function_arn(self, "StartFunction", start_arn)
+        if any(p.schedules for p in pipelines):
+            versions = f"arn:{{partition}}:lambda:{{region}}:{{account}}:function:{function_name(config, 'start')}:*"
+            acknowledge(self.scheduler_role, "IAM5", "CDK's grantInvoke adds the start function's versions and "
+                        "aliases (:*) to its unqualified ARN; Scheduler invokes the unqualified function for "
+                        "schedule ticks", resources=[as_finding(self, versions)])
         self.machines: dict[str, sfn.StateMachine] = {}
         self.job_roles: dict[str, iam.Role] = {}
         self.monitoring: dict[str, PipelineMonitoring] = {}
@@ -64,11 +72,11 @@ class PipelineStack(cdk.Stack):
             self.machines[pipeline.name] = machine.state_machine
             self.job_roles[pipeline.name] = JobRole(machine, "Jobs", pipeline=pipeline, config=config).role
             if pipeline.schedules:
-                Schedules(machine, "Schedules", pipeline=pipeline, state_machine=machine.state_machine,
-                          config=config, role=self.scheduler_role, dead_letters=self.dead_letters, now=now)
+                Schedules(machine, "Schedules", pipeline=pipeline, start_function=start, config=config,
+                          role=self.scheduler_role, dead_letters=self.dead_letters, now=now)
             if pipeline.triggers:
-                Triggers(machine, "Triggers", pipeline=pipeline, state_machine=machine.state_machine, config=config,
-                         role=self.events_role, dead_letters=self.dead_letters)
+                Triggers(machine, "Triggers", pipeline=pipeline, start_arn=start_arn, config=config,
+                         dead_letters=self.dead_letters)
             self.monitoring[pipeline.name] = PipelineMonitoring(
                 machine, "Monitoring", pipeline=pipeline, machine=machine.state_machine, config=config, topic=topic,
                 scheduler_role=self.scheduler_role)

@@ -90,7 +90,7 @@ def test_functions_settings_name_the_table_machines_and_job_roles_the_stacks_cre
     machines = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
     assert sorted(machines) == ["sluice-dev-daily-sales-etl", "sluice-dev-marketing-attribution",
                                 "sluice-dev-ml-training"]
-    for name in ("dispatch", "complete", "record", "sweep", "api"):
+    for name in ("dispatch", "complete", "record", "sweep", "api", "start"):
         config = lambda_.get_function_configuration(FunctionName=f"sluice-dev-{name}")
         assert config["Handler"] == f"functions.{name}.handler.handler"
         settings = Settings.from_env(config["Environment"]["Variables"])  # as the function does at cold start
@@ -117,6 +117,11 @@ def test_job_end_and_trigger_rules_exist_with_their_patterns(deployed):
     assert glue["detail"]["state"] == ["SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR"]
     (target,) = events.list_targets_by_rule(Rule="sluice-dev-pipelines-1-glue-ended")["Targets"]
     assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-dev-complete"
+    # a trigger rule invokes the start function the platform stack created, by its fixed name
+    (target,) = events.list_targets_by_rule(Rule="sluice-dev-marketing-attribution-trigger-0")["Targets"]
+    assert target["Arn"] == f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:sluice-dev-start"
+    assert "RoleArn" not in target
+    boto3.client("lambda").get_function(FunctionName=target["Arn"])
 
 
 def test_the_run_api_reads_the_catalog_the_pipeline_stacks_wrote(deployed):

@@ -58,8 +58,12 @@ def test_event_trigger_listens_on_its_bus_with_its_pattern_and_params(edge):
     rule = _by_name(edge, "AWS::Events::Rule")["sluice-dev-orders-hourly-trigger-0"]
     assert rule["EventBusName"] == "orders"
     assert rule["EventPattern"] == {"source": ["shop.orders"], "detail-type": ["OrderPlaced"]}
-    template = rule["Targets"][0]["InputTransformer"]["InputTemplate"]
-    assert template.startswith('{"params":{"region":"apac"},"logical_date":<time>,')
+    (target,) = rule["Targets"]
+    # the start function, which the platform lets rules on any bus invoke (rule/<bus>/<name>): no role
+    assert target["Arn"]["Fn::Join"][1][-1] == ":function:sluice-dev-start" and "RoleArn" not in target
+    filled = target["InputTransformer"]["InputTemplate"].replace("<aws.events.event.json>", '{"id": "e-1"}')
+    assert json.loads(filled) == {"pipeline": "orders-hourly", "trigger_index": 0, "params": {"region": "apac"},
+                                  "rule": "sluice-dev-orders-hourly-trigger-0", "event": {"id": "e-1"}}
 
 
 def test_one_queue_statement_takes_every_sluice_rule_on_any_bus(edge):

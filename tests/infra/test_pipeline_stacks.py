@@ -104,28 +104,72 @@ def test_schedule_runs_in_the_pipeline_time_zone_with_the_scheduled_time_as_logi
                                      "DeadLetterConfig": {"Arn": Match.any_value()}})})
     schedules = {s["Properties"]["Name"]: s["Properties"]
                  for s in dev.resources(STACK, "AWS::Scheduler::Schedule").values()}
-    run_input = json.loads(schedules["sluice-dev-daily-sales-etl-0"]["Target"]["Input"])
-    assert run_input["logical_date"] == "<aws.scheduler.scheduled-time>"
-    assert run_input["trigger"] == {"type": "schedule", "schedule": 0, "expression": "cron(30 2 * * ? *)",
-                                    "timezone": "Europe/Berlin", "schedule_arn": "<aws.scheduler.schedule-arn>",
-                                    "attempt": "<aws.scheduler.attempt-number>"}
+    target = schedules["sluice-dev-daily-sales-etl-0"]["Target"]
+    # Scheduler invokes the start function, which names the run after (schedule, scheduled time)
+    assert target["Arn"]["Fn::Join"][1][-1] == ":function:sluice-dev-start"
+    delivery = json.loads(target["Input"])
+    assert (delivery["pipeline"], delivery["schedule"], delivery["params"]) == ("daily-sales-etl", 0, {})
+    assert delivery["logical_date"] == "<aws.scheduler.scheduled-time>"
+    assert delivery["trigger"] == {"type": "schedule", "schedule": 0, "expression": "cron(30 2 * * ? *)",
+                                   "timezone": "Europe/Berlin", "schedule_arn": "<aws.scheduler.schedule-arn>",
+                                   "attempt": "<aws.scheduler.attempt-number>"}
     assert schedules["sluice-dev-marketing-attribution-0"]["ScheduleExpression"] == "rate(6 hours)"
 
 
+def test_schedule_delivery_makes_the_run_input_the_state_machine_received_before(dev):
+    # GIVEN the delivery as Scheduler fills it WHEN the start function parses it THEN the run input is the one
+    # Scheduler used to send StartExecution itself (sluice.contract.RunInput), and the name is the tick's
+    from functions.adapters.starts import execution_name
+    from functions.start.service import parse_start
+    from sluice.contract import RunInput
+
+    schedules = {s["Properties"]["Name"]: s["Properties"]
+                 for s in dev.resources(STACK, "AWS::Scheduler::Schedule").values()}
+    text = (schedules["sluice-dev-daily-sales-etl-0"]["Target"]["Input"]
+            .replace("<aws.scheduler.scheduled-time>", "2026-11-29T01:30:00Z")
+            .replace("<aws.scheduler.schedule-arn>", "arn:s").replace("<aws.scheduler.attempt-number>", "2"))
+    request = parse_start(json.loads(text))
+    assert RunInput.model_validate(request.run_input).logical_date == "2026-11-29T01:30:00Z"
+    assert request.run_input == {"params": {}, "logical_date": "2026-11-29T01:30:00Z", "trigger": {
+        "type": "schedule", "schedule": 0, "expression": "cron(30 2 * * ? *)", "timezone": "Europe/Berlin",
+        "schedule_arn": "arn:s", "attempt": "2"}}
+    assert request.name == execution_name("schedule", "daily-sales-etl", "0", "2026-11-29T01:30:00Z")
+
+
+def test_scheduler_role_may_invoke_only_the_start_and_sweep_functions(dev):
+    # no states:StartExecution any more: Scheduler starts runs through the start function
+    statements = _policy_of(dev, "SchedulerRole")
+    (invoke,) = [s for s in statements if s["Action"] == "lambda:InvokeFunction"]
+    assert sorted(r["Fn::Join"][1][-1] for r in invoke["Resource"]) == [
+        ":function:sluice-dev-start", ":function:sluice-dev-start:*", ":function:sluice-dev-sweep",
+        ":function:sluice-dev-sweep:*"]
+    assert {s["Action"] for s in statements} == {"lambda:InvokeFunction", "sqs:SendMessage"}  # and its DLQ
+    assert not any(k.startswith("EventsRole") for k in dev.resources(STACK, "AWS::IAM::Role"))
+    for key, policy in dev.resources(STACK, "AWS::IAM::Policy").items():  # job roles start child pipelines
+        assert "JobsRole" in key or "states:StartExecution" not in json.dumps(policy), key
+
+
 def test_s3_trigger_starts_the_run_with_the_event(dev):
+    from functions.start.service import parse_start
+
     rules = {r["Properties"]["Name"]: r["Properties"] for r in dev.resources(STACK, "AWS::Events::Rule").values()}
     trigger = rules["sluice-dev-marketing-attribution-trigger-0"]
     assert trigger["EventPattern"] == {"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": {
         "bucket": {"name": ["acme-ad-spend-drop"]}, "object": {"key": [{"wildcard": "exports/*.csv"}]}}}
     (target,) = trigger["Targets"]
+    # the rule invokes the start function (allowed once by the platform stack), which names the run after the event
+    assert target["Arn"]["Fn::Join"][1][-1] == ":function:sluice-dev-start" and "RoleArn" not in target
     transformer = target["InputTransformer"]
-    assert transformer["InputPathsMap"] == {"time": "$.time", "id": "$.id"}
-    # substitute as EventBridge would: the run input is then valid JSON with the whole event in it
-    filled = (transformer["InputTemplate"].replace("<time>", '"2026-11-29T02:30:00Z"').replace("<id>", '"e-1"')
-              .replace("<aws.events.event.json>", '{"source": "aws.s3"}'))
-    assert json.loads(filled) == {"params": {}, "logical_date": "2026-11-29T02:30:00Z", "event": {"source": "aws.s3"},
-                                  "trigger": {"type": "event", "rule": "sluice-dev-marketing-attribution-trigger-0",
-                                              "event_id": "e-1"}}
+    assert "InputPathsMap" not in transformer
+    # substitute as EventBridge would: the delivery is then valid JSON with the whole event in it
+    event = {"source": "aws.s3", "id": "e-1", "time": "2026-11-29T02:30:00Z"}
+    delivery = json.loads(transformer["InputTemplate"].replace("<aws.events.event.json>", json.dumps(event)))
+    assert delivery == {"pipeline": "marketing-attribution", "trigger_index": 0, "params": {}, "event": event,
+                        "rule": "sluice-dev-marketing-attribution-trigger-0"}
+    # and the run input the start function makes of it is the one the rule used to send StartExecution itself
+    assert parse_start(delivery).run_input == {
+        "params": {}, "logical_date": "2026-11-29T02:30:00Z", "event": event,
+        "trigger": {"type": "event", "rule": "sluice-dev-marketing-attribution-trigger-0", "event_id": "e-1"}}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 10 and "DeadLetterConfig" in target
 
 

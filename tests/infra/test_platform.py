@@ -9,7 +9,7 @@ from sluice.run_store_schema import INDEXES
 
 pytestmark = pytest.mark.synth
 PLATFORM = "sluice-dev-platform"
-HANDLERS = {"dispatch", "complete", "record", "sweep", "api"}
+HANDLERS = {"dispatch", "complete", "record", "sweep", "api", "start"}
 
 
 def _statements(synth, stack: str, role_logical_prefix: str) -> list[dict]:
@@ -69,8 +69,8 @@ def test_functions_run_the_handlers_with_settings_logs_and_tracing(dev):
     assert by_name["api"]["Timeout"] == 29 and by_name["api"]["MemorySize"] == 512  # API Gateway waits 29 s
     assert by_name["api"]["Environment"]["Variables"]["CATALOG_PATH"] == "/sluice/dev/pipelines/"
     assert all("CATALOG_PATH" not in by_name[n]["Environment"]["Variables"] for n in HANDLERS - {"api"})
-    # complete and record are invoked asynchronously: two retries, then the dead-letter queue
-    t.resource_count_is("AWS::Lambda::EventInvokeConfig", 2)
+    # complete, record and start are invoked asynchronously: two retries, then the dead-letter queue
+    t.resource_count_is("AWS::Lambda::EventInvokeConfig", 3)
     t.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
         "MaximumRetryAttempts": 2, "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}})
 
@@ -101,6 +101,24 @@ def test_dispatch_may_do_exactly_what_it_needs(dev):
     assert notices["Resource"]["Fn::Join"][1][-1] == ":event-bus/default"
 
 
+def test_start_may_start_and_describe_sluice_runs_and_nothing_else(dev):
+    # no run store: it only starts runs, and finds the run an earlier delivery started by its name
+    statements = _statements(dev, PLATFORM, "RuntimeStartRole")
+    by_sid = {s["Sid"]: s for s in statements if "Sid" in s}
+    assert sorted(by_sid) == ["SluiceExecutions", "StartRuns"]
+    assert by_sid["StartRuns"]["Action"] == "states:StartExecution"
+    assert by_sid["StartRuns"]["Resource"]["Fn::Join"][1][-1] == ":stateMachine:sluice-dev-*"
+    assert by_sid["SluiceExecutions"]["Action"] == "states:DescribeExecution"
+    assert by_sid["SluiceExecutions"]["Resource"]["Fn::Join"][1][-1] == ":execution:sluice-dev-*:*"
+    # the rest: its logs, X-Ray, and the dead-letter queue of its asynchronous invocations
+    others = sorted(a for s in statements if "Sid" not in s for a in s["Action"])
+    assert others == ["logs:CreateLogStream", "logs:PutLogEvents", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                      "sqs:SendMessage", "xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+    functions = dev.resources(PLATFORM, "AWS::Lambda::Function")
+    (start,) = [f["Properties"] for f in functions.values() if f["Properties"]["FunctionName"] == "sluice-dev-start"]
+    assert (start["Timeout"], start["MemorySize"]) == (30, 256) and "ReservedConcurrentExecutions" not in start
+
+
 def test_no_action_anywhere_is_a_wildcard(dev):
     for stack in dev.stacks():
         for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
@@ -124,6 +142,12 @@ def test_executions_of_sluice_machines_feed_record_and_complete(dev):
     t.has_resource_properties("AWS::Lambda::Permission", {
         "Principal": "events.amazonaws.com",
         "SourceArn": {"Fn::Join": ["", Match.array_with([":rule/sluice-dev-*"])]}})
+    # and two let every trigger rule, on the default bus or a pipeline's own, invoke start
+    permissions = [p["Properties"] for p in dev.resources(PLATFORM, "AWS::Lambda::Permission").values()
+                   if p["Properties"]["FunctionName"]["Fn::GetAtt"][0].startswith("RuntimeStart")]
+    assert sorted(p["SourceArn"]["Fn::Join"][1][-1] for p in permissions) == [":rule/*/sluice-dev-*",
+                                                                              ":rule/sluice-dev-*"]
+    assert all(p["Principal"] == "events.amazonaws.com" for p in permissions)
 
 
 def test_alarm_topic_takes_cloudwatch_alarms_over_tls(dev):
