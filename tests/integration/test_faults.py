@@ -10,6 +10,7 @@ matters, a test forces it deterministically instead of hoping a thread switch fi
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -576,6 +577,17 @@ def _real_execution() -> str:
     return str(sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run-1")["executionArn"])
 
 
+def _stop(run: str) -> None:
+    """StopExecution, until Step Functions (moto) reports the run ABORTED: moto may not stop an execution whose
+    worker thread is still setting up, and says so only by leaving it RUNNING."""
+    sfn, deadline = client("stepfunctions"), time.monotonic() + 20
+    while sfn.describe_execution(executionArn=run)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "moto never stopped the execution"
+        with contextlib.suppress(Exception):
+            sfn.stop_execution(executionArn=run, error="Cancelled", cause="by ana")
+        time.sleep(0.05)
+
+
 def test_stopping_an_execution_stops_its_jobs_and_closes_its_attempts(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault: the execution is stopped (StopExecution) while two jobs run and a third's dispatcher died after
     starting it. Expected: the sweeper (real Executions adapter: ABORTED) stops every job, the unrecorded one
@@ -588,7 +600,7 @@ def test_stopping_an_execution_stops_its_jobs_and_closes_its_attempts(rt: Any, m
         patch.setattr(RunStore, "mark_running", lambda *a, **k: (_ for _ in ()).throw(SystemExit("died")))
         with pytest.raises(SystemExit):
             rt.dispatcher.handle(request(task="c", execution_id=run))
-    client("stepfunctions").stop_execution(executionArn=run, error="Cancelled", cause="by ana")
+    _stop(run)
     rt.sweeper.after_seconds, rt.sweeper.clock = 0, lambda: LATER
     assert rt.sweeper.sweep().stopped == 3
     jobs: FakeJobs = rt.jobs["fake"]
@@ -605,11 +617,11 @@ def test_a_job_started_after_its_claim_was_closed_is_stopped(rt: Any, monkeypatc
     stopped and the sweeper closed the claim STOPPED; the run API's cancel, functions/api/runs.py, closes every
     unended attempt at once, and a `fail` action after States.Timeout closes it TIMED_OUT, the same way).
     The sweeper's look-up by key finds no job yet; then the dispatcher starts it.
-    Expected: that job is stopped (the dispatcher's record fails, so it knows nobody owns the job).
-    Actual: mark_running's conditional update fails, the result is ignored, the job runs on, and no sweep sees
-    it again (the attempt left the `active` index)."""
+    Expected: that job is stopped (the dispatcher's record fails, so it knows nobody owns the job). Before the
+    fix, mark_running's failed update was ignored and the job ran on, unseen by any sweep (the attempt had left
+    the `active` index)."""
     run = _real_execution()
-    client("stepfunctions").stop_execution(executionArn=run)
+    _stop(run)
     rt.sweeper.after_seconds, rt.sweeper.clock = 0, lambda: LATER
     jobs: FakeJobs = rt.jobs["fake"]
     start = jobs.start
