@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..runtime.text import shown
 from . import reduce
 from .models import (
     ECS_TASK,
@@ -60,7 +61,7 @@ def parse_execution_event(event: Any) -> ExecutionEvent:
     """A "Step Functions Execution Status Change" event, with dates in ISO 8601 and input/output parsed."""
     source, detail_type = _identity(event)
     if (source, detail_type) != ("aws.states", SFN_EXECUTION):
-        raise EventError(f"not a Step Functions execution status change: {_describe(source, detail_type)}")
+        raise EventError(f"not a Step Functions execution status change: {described(source, detail_type)}")
     return reduce.execution(_validate(SfnExecutionStatusChange, event))
 
 
@@ -81,10 +82,10 @@ def _route(event: Any) -> _Route[Any]:
     if route is not None:
         return route
     if source not in SOURCES:
-        raise EventError(f"unsupported event source: {_describe(source, detail_type)}; "
+        raise EventError(f"unsupported event source: {described(source, detail_type)}; "
                          f"Sluice handles events from {', '.join(SOURCES)}")
     expected = [repr(known) for known_source, known in _ROUTES if known_source == source]
-    raise EventError(f"unsupported detail-type: {_describe(source, detail_type)}; "
+    raise EventError(f"unsupported detail-type: {described(source, detail_type)}; "
                      f"from {source} Sluice handles {' or '.join(expected)}")
 
 
@@ -92,7 +93,7 @@ def _validate(model: type[M], event: dict[str, Any]) -> M:
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        raise EventError(f"malformed event ({_describe(event.get('source'), event.get('detail-type'))}): "
+        raise EventError(f"malformed event ({described(event.get('source'), event.get('detail-type'))}): "
                          f"{_problems(exc)}") from None
 
 
@@ -109,14 +110,6 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(problems) + more
 
 
-def _describe(source: Any, detail_type: Any) -> str:
-    return f"source {_show(source)}, detail-type {_show(detail_type)}"
-
-
-def _show(value: Any) -> str:
-    # Values come from the event: keep the message short whatever they hold.
-    if value is None:
-        return "missing"
-    if isinstance(value, str):
-        return repr(value if len(value) <= 80 else value[:77] + "...")
-    return f"of type {type(value).__name__}"
+def described(source: Any, detail_type: Any) -> str:
+    """An event's source and detail-type, for a message."""
+    return f"source {shown(source)}, detail-type {shown(detail_type)}"
