@@ -100,14 +100,7 @@ class RunRecords:
 
     def by_logical_date(self, pipeline: str, since: str, until: str) -> list[dict[str, Any]]:
         """The pipeline's runs whose logical dates fall in [since, until], oldest date first."""
-        items: list[dict[str, Any]] = []
-        for page in self.client.get_paginator("query").paginate(
-                TableName=self.table, IndexName="by_logical_date",
-                KeyConditionExpression="pipeline_pk = :pk AND logical_sk BETWEEN :since AND :until",
-                ExpressionAttributeValues=to_item({":pk": f"PIPELINE#{pipeline}", ":since": since,
-                                                   ":until": f"{until}~"})):
-            items += [self._parsed(from_item(item)) for item in page["Items"]]
-        return items
+        return [self._parsed(run) for run in self._between("by_logical_date", "logical_sk", pipeline, since, until)]
 
     def set_cost(self, execution_arn: str, cost: dict[str, Any]) -> None:
         """Keep the run's cost on its item (recomputed, and replaced, when a redriven run ends again)."""
@@ -142,10 +135,14 @@ class RunRecords:
 
     def started_between(self, pipeline: str, since: str, until: str) -> list[dict[str, Any]]:
         """The pipeline's runs that started in [since, until] (index by_pipeline), oldest first."""
+        return self._between("by_pipeline", "pipeline_sk", pipeline, since, until)
+
+    def _between(self, index: str, sort_key: str, pipeline: str, since: str, until: str) -> list[dict[str, Any]]:
+        """A pipeline's run items on one of its indexes whose sort key lies in [since, until] (`until` a prefix)."""
         items: list[dict[str, Any]] = []
         for page in self.client.get_paginator("query").paginate(
-                TableName=self.table, IndexName="by_pipeline",
-                KeyConditionExpression="pipeline_pk = :pk AND pipeline_sk BETWEEN :since AND :until",
+                TableName=self.table, IndexName=index,
+                KeyConditionExpression=f"pipeline_pk = :pk AND {sort_key} BETWEEN :since AND :until",
                 ExpressionAttributeValues=to_item({":pk": f"PIPELINE#{pipeline}", ":since": since,
                                                    ":until": f"{until}~"})):
             items += [from_item(item) for item in page["Items"]]
