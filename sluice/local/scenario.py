@@ -108,14 +108,20 @@ class Scenario:
             scripts[task] = replace(scripts.get(task, Script()), delay=value)
         return Scenario(scripts)
 
-    def check(self, root: Pipeline, pipelines: dict[str, Pipeline]) -> None:
-        """Every scripted name is a task of the run pipeline, or PIPELINE.TASK of a pipeline the run can reach."""
+    def check(self, root: Pipeline | None, pipelines: dict[str, Pipeline]) -> None:
+        """Every scripted name is PIPELINE.TASK of one of `pipelines` (those a run can reach, or those served), or a
+        bare TASK: of the run's pipeline `root`, or, with no root (`sluice local serve`), of any of them."""
+        where = "in this run" if root is not None else "is served"
         for name in self.scripts:
             owner, dot, task = name.rpartition(".")
+            if not dot and root is None:
+                if not any(task in p.tasks for p in pipelines.values()):
+                    raise ScenarioError(f"scripted task '{name}': no served pipeline has a task '{task}'")
+                continue
             pipeline = pipelines.get(owner) if dot else root
             if pipeline is None:
-                raise ScenarioError(f"scripted task '{name}': no pipeline '{owner}' in this run "
-                                    f"(pipelines: {', '.join(sorted(pipelines))})")
+                raise ScenarioError(f"scripted task '{name}': no pipeline '{owner}' {where} "
+                                    f"(pipelines: {', '.join(sorted(pipelines)) or 'none'})")
             if task not in pipeline.tasks:
                 raise ScenarioError(f"scripted task '{name}': pipeline '{pipeline.name}' has no task '{task}' "
                                     f"(tasks: {', '.join(pipeline.tasks)})")

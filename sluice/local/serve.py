@@ -35,7 +35,7 @@ from sluice.spec import Pipeline
 
 from .http_bridge import BridgeServer, serve
 from .runner import Session, local_aws, reachable
-from .scenario import Scenario, ScenarioError, Script
+from .scenario import Scenario, Script
 
 DEFAULT_PORT = 8377
 PRINCIPAL = "arn:aws:iam::123456789012:user/local"  # who local requests are made by (no authentication locally)
@@ -60,22 +60,6 @@ def servable(pipelines: dict[str, Pipeline]) -> tuple[dict[str, Pipeline], list[
     return kept, left_out
 
 
-def check_scenario(scenario: Scenario, pipelines: dict[str, Pipeline]) -> None:
-    """Every scripted name is PIPELINE.TASK of a served pipeline, or TASK of at least one."""
-    for name in scenario.scripts:
-        owner, dot, task = name.rpartition(".")
-        if dot:
-            pipeline = pipelines.get(owner)
-            if pipeline is None:
-                raise ScenarioError(f"scripted task '{name}': no pipeline '{owner}' is served "
-                                    f"(pipelines: {', '.join(sorted(pipelines)) or 'none'})")
-            if task not in pipeline.tasks:
-                raise ScenarioError(f"scripted task '{name}': pipeline '{owner}' has no task '{task}' "
-                                    f"(tasks: {', '.join(pipeline.tasks)})")
-        elif not any(task in p.tasks for p in pipelines.values()):
-            raise ScenarioError(f"scripted task '{name}': no served pipeline has a task '{task}'")
-
-
 @dataclass
 class LocalServer:
     """The run API on 127.0.0.1 over a long-lived local session. Use it in a `with` (or `start()`/`close()`);
@@ -91,7 +75,7 @@ class LocalServer:
     on_error: Callable[[str], None] | None = None  # told of background failures (default: one line on stderr)
 
     def __post_init__(self) -> None:
-        check_scenario(self.scenario, self.pipelines)
+        self.scenario.check(None, self.pipelines)
         self.run_dir = self.work_dir / f"serve-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
         self.session: Session | None = None
         self.bridge: BridgeServer | None = None
