@@ -9,24 +9,19 @@ from typing import Any
 import pydantic
 import pytest
 
-from functions.runtime import wiring
 from sluice.contract import definition_comment
-from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, moto_runtime, request
+from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, installed, logged, moto_runtime, request
 
 
 @pytest.fixture
 def rt() -> Any:
-    with moto_runtime() as runtime:
-        wiring.use(runtime)
+    with moto_runtime() as runtime, installed(runtime):
         yield runtime
-        wiring.use(None)
 
 
 def log_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
     """The records as Powertools writes them to CloudWatch (one JSON object per line)."""
-    from functions.observability import logger
-
-    return [json.loads(logger.registered_formatter.format(record)) for record in caplog.records]
+    return [json.loads(line) for line in logged(caplog)]
 
 
 def test_dispatch_logs_json_with_the_run_id_as_correlation_id(rt: Any, caplog: pytest.LogCaptureFixture) -> None:

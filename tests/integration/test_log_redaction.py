@@ -15,9 +15,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from functions.runtime import wiring
 from sluice.contract import definition_comment
-from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, moto_runtime, request
+from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, installed, logged, moto_runtime, request
 
 SECRET = "Pl4nted-s3cr3t-7f3a9c1e"
 SENSITIVE = ("password", "api_key", "token", "secret")
@@ -25,17 +24,13 @@ PARAMS = {"region": "emea", **{key: f"{SECRET}-{key}" for key in SENSITIVE}}
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 @pytest.fixture
 def rt() -> Any:
-    with moto_runtime() as runtime:
-        wiring.use(runtime)
+    with moto_runtime() as runtime, installed(runtime):
         yield runtime
-        wiring.use(None)
 
 
 def log_text(caplog: pytest.LogCaptureFixture, *, some: bool = True) -> str:
     """Every captured record as Powertools writes it (one JSON object a line), exceptions included."""
-    from functions.observability import logger
-
-    lines = [logger.registered_formatter.format(record) for record in caplog.records]
+    lines = logged(caplog)
     assert lines or not some, "the handlers logged nothing: the test would prove nothing"
     return "\n".join(lines)
 

@@ -31,12 +31,11 @@ from functions.adapters.clock import utc_now
 from functions.api import service
 from functions.api.catalog import Catalog
 from functions.events import models
-from functions.runtime import wiring
 from sluice.contract import DispatchRequest, definition_comment
 from sluice.local.http_bridge import LocalLambdaContext, proxy_event
 from sluice.local.runner import LambdaContext
 from tests.support.pipelines import examples
-from tests.support.runtime import TABLE, FakeJobs, client, moto_runtime, request
+from tests.support.runtime import TABLE, FakeJobs, client, installed, logged, moto_runtime, request
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 KINDS = ("glue", "emr", "emr_serverless", "ecs", "lambda", "pipeline")
@@ -179,8 +178,7 @@ def foreign_objects(*, keys: tuple[str, ...] = ()) -> st.SearchStrategy[dict[str
 
 @pytest.fixture(scope="module")
 def rt() -> Iterator[Any]:
-    with moto_runtime() as runtime:
-        wiring.use(runtime)
+    with moto_runtime() as runtime, installed(runtime):
         service.use(service.Api(runtime, Catalog(pipelines=examples())))
         try:
             for kind in KINDS:  # a running attempt of every kind, each with its job "job-0"
@@ -201,7 +199,6 @@ def rt() -> Iterator[Any]:
             yield runtime
         finally:
             service.use(None)
-            wiring.use(None)
 
 
 def table() -> list[dict[str, Any]]:
@@ -214,9 +211,7 @@ def table() -> list[dict[str, Any]]:
 
 def rejections(caplog: pytest.LogCaptureFixture, since: int) -> list[dict[str, Any]]:
     """The "rejected event" lines logged since record `since`, as Powertools writes them to CloudWatch."""
-    from functions.observability import logger
-
-    lines = [json.loads(logger.registered_formatter.format(record)) for record in caplog.records[since:]]
+    lines = [json.loads(line) for line in logged(caplog, since)]
     return [line for line in lines if line.get("message") == "rejected event"]
 
 

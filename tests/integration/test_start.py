@@ -13,11 +13,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from functions.adapters.starts import execution_name
-from functions.runtime import wiring
 from functions.runtime.wiring import Runtime
 from functions.start.handler import handler
 from sluice.local.runner import LambdaContext
-from tests.support.runtime import client, moto_runtime
+from tests.support.runtime import client, installed, logged, moto_runtime
 
 PREFIX = "arn:aws:states:eu-west-1:123456789012:stateMachine:sluice-"
 SCHEDULED = "2026-11-29T02:30:00Z"
@@ -51,11 +50,8 @@ def rt() -> Iterator[Runtime]:
         definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
         client("stepfunctions").create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
                                                      roleArn=role)
-        wiring.use(runtime)
-        try:
+        with installed(runtime):
             yield runtime
-        finally:
-            wiring.use(None)
 
 
 def executions() -> list[dict[str, Any]]:
@@ -118,9 +114,7 @@ def test_a_malformed_delivery_is_rejected_and_starts_nothing(rt, event, caplog):
     result = start(event)
     assert result["result"].startswith("rejected: ")
     assert executions() == []
-    from functions.observability import logger
-
-    lines = [json.loads(logger.registered_formatter.format(r)) for r in caplog.records]
+    lines = [json.loads(line) for line in logged(caplog)]
     (rejected,) = [line for line in lines if line.get("message") == "rejected event"]
     assert rejected["level"] == "ERROR" and rejected["reason"] == result["result"].removeprefix("rejected: ")
 

@@ -133,7 +133,6 @@ def routed_to_handlers(runtime: Runtime) -> Iterator[list[dict[str, Any]]]:
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     from functions.dispatch import handler as dispatch
-    from functions.runtime import wiring
 
     original, invoked = LambdaSimpleBackend.invoke, []
 
@@ -144,12 +143,29 @@ def routed_to_handlers(runtime: Runtime) -> Iterator[list[dict[str, Any]]]:
         invoked.append({"function": function_name, "payload": payload})
         return b"{}"
 
-    previous = wiring._current
-    wiring.use(runtime)
     LambdaSimpleBackend.invoke = invoke
     try:
-        with interpreter_fixes():
+        with installed(runtime), interpreter_fixes():
             yield invoked
     finally:
         LambdaSimpleBackend.invoke = original
+
+
+@contextmanager
+def installed(runtime: Runtime) -> Iterator[Runtime]:
+    """The runtime the handlers find (functions/runtime/wiring.py) for the block; the one before it afterwards."""
+    from functions.runtime import wiring
+
+    previous = wiring._current
+    wiring.use(runtime)
+    try:
+        yield runtime
+    finally:
         wiring.use(previous)
+
+
+def logged(caplog: Any, since: int = 0) -> list[str]:
+    """The captured records from `since` on, as Powertools writes them to CloudWatch (one JSON object a line)."""
+    from functions.observability import logger
+
+    return [logger.registered_formatter.format(record) for record in caplog.records[since:]]
