@@ -15,6 +15,7 @@ from .dynamo import from_item, names_in, to_item
 from .run_store import StoreError, run_pk
 
 ENDS = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+BATCH_GET = 100  # keys in one BatchGetItem
 # The legal changes of a run's status; anything else is a late or repeated event and changes nothing.
 RUN_LEGAL_FROM: dict[str, tuple[str, ...]] = {"RUNNING": ("PENDING_REDRIVE",),
                                               **{end: ("RUNNING", "PENDING_REDRIVE") for end in ENDS},
@@ -115,6 +116,22 @@ class RunRecords:
         if not found:
             return None
         return self._parsed(from_item(found))
+
+    def statuses(self, execution_arns: list[str]) -> dict[str, str]:
+        """The recorded status of each of these runs (absent: not recorded yet), read 100 at a time."""
+        found: dict[str, str] = {}
+        for start in range(0, len(execution_arns), BATCH_GET):
+            keys = [to_item({"pk": run_pk(arn), "sk": "RUN"}) for arn in execution_arns[start:start + BATCH_GET]]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ProjectionExpression": "pk, #status",
+                                                    "ExpressionAttributeNames": {"#status": "status"}}}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table, []):
+                    run = from_item(item)
+                    if "status" in run:
+                        found[run["pk"].removeprefix("RUN#")] = run["status"]
+                request = response.get("UnprocessedKeys") or {}
+        return found
 
     @staticmethod
     def _parsed(run: dict[str, Any]) -> dict[str, Any]:

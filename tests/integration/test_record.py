@@ -163,3 +163,14 @@ def test_an_ended_run_is_priced_and_a_failed_pricing_keeps_the_record(rt: Any, m
     # THEN the run is recorded without a cost, and its end was still announced as usual
     run = rt.recorder.runs.get(other)
     assert run["status"] == "FAILED" and "cost" not in run
+
+
+def test_statuses_of_many_runs_are_read_in_batches(rt: Any) -> None:
+    # GIVEN three recorded runs among 250 asked for (BatchGetItem takes 100 keys at a time)
+    prefix = "arn:aws:states:eu-west-1:123456789012:execution:sluice-daily:"
+    recorded = {f"{prefix}run-{i}": status for i, status in ((7, "RUNNING"), (150, "FAILED"), (249, "SUCCEEDED"))}
+    for arn, status in recorded.items():
+        rt.recorder.runs.record(event(f"{prefix[:-1].replace(':execution:', ':stateMachine:')}", arn, status),
+                                "daily", "0123456789abcdef")
+    # WHEN their statuses are read THEN exactly the recorded ones come back
+    assert rt.recorder.runs.statuses([f"{prefix}run-{i}" for i in range(250)]) == recorded
