@@ -91,7 +91,7 @@ class RunRecords:
         while True:
             response = self.client.query(**request, Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
             for item in response["Items"]:
-                found.append(self._parsed(from_item(item)))
+                found.append(self.parsed(from_item(item)))
                 if len(found) == limit:
                     last = found[-1]
                     return found, {k: last[k] for k in ("pk", "sk", "pipeline_pk", "pipeline_sk")}
@@ -101,7 +101,7 @@ class RunRecords:
 
     def by_logical_date(self, pipeline: str, since: str, until: str) -> list[dict[str, Any]]:
         """The pipeline's runs whose logical dates fall in [since, until], oldest date first."""
-        return [self._parsed(run) for run in self._between("by_logical_date", "logical_sk", pipeline, since, until)]
+        return [self.parsed(run) for run in self._between("by_logical_date", "logical_sk", pipeline, since, until)]
 
     def set_cost(self, execution_arn: str, cost: dict[str, Any]) -> None:
         """Keep the run's cost on its item (recomputed, and replaced, when a redriven run ends again)."""
@@ -115,7 +115,7 @@ class RunRecords:
                                      ConsistentRead=True).get("Item")
         if not found:
             return None
-        return self._parsed(from_item(found))
+        return self.parsed(from_item(found))
 
     def statuses(self, execution_arns: list[str]) -> dict[str, str]:
         """The recorded status of each of these runs (absent: not recorded yet), read 100 at a time."""
@@ -134,7 +134,8 @@ class RunRecords:
         return found
 
     @staticmethod
-    def _parsed(run: dict[str, Any]) -> dict[str, Any]:
+    def parsed(run: dict[str, Any]) -> dict[str, Any]:
+        """A run item as stored, with its JSON attributes read back."""
         for name in ("params", "trigger", "cost", "cancelled"):
             if isinstance(run.get(name), str):
                 run[name] = json.loads(run[name])

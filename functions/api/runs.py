@@ -122,13 +122,14 @@ class Runs:
 
     def show(self, run_id: str) -> models.RunDetail:
         ref = self.ref(run_id)
-        item = self.runs.get(ref.arn)
+        items = self.store.items(ref.arn)  # one query: the run item and its tasks' records
+        item = next((RunRecords.parsed(i) for i in items if i["sk"] == "RUN"), None)
         if item is None or "status" not in item:
             described = self.starts.describe(ref.arn)
             if described is None:
                 raise NotFound(f"no run {ref.id}")
             item = (item or {}) | _from_execution(described, ref)
-        view = self.store.load(ref.arn)
+        view = self.store.view(ref.arn, items)
         tasks = []
         for name, record in view.ledger.tasks.items():
             attempts = [models.Attempt(
