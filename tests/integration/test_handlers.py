@@ -9,8 +9,16 @@ from typing import Any
 import pydantic
 import pytest
 
-from sluice.contract import definition_comment
-from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, installed, logged, moto_runtime, request
+from tests.support.runtime import (
+    EXECUTION,
+    FakeJobs,
+    LambdaContext,
+    installed,
+    logged,
+    moto_runtime,
+    request,
+    waiting_execution,
+)
 
 
 @pytest.fixture
@@ -90,13 +98,7 @@ def test_complete_rejects_a_malformed_event_without_touching_records(rt: Any) ->
 def test_record_keeps_the_run_from_documented_execution_events(rt: Any) -> None:
     from functions.record.handler import handler
 
-    role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    sfn = client("stepfunctions")
-    definition = {"Comment": definition_comment("orders-daily", "00112233aabbccdd"), "StartAt": "W",
-                  "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
-    machine = sfn.create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
-                                       roleArn=role)["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, name="scheduled-20250314T080000Z")["executionArn"]
+    machine, arn = waiting_execution("scheduled-20250314T080000Z")
     for name in ("sfn_execution_running", "sfn_execution_succeeded"):
         result = handler(fixture(name, executionArn=arn, stateMachineArn=machine), LambdaContext())
         assert result["result"].startswith("run ")

@@ -15,8 +15,16 @@ from typing import Any
 import pydantic
 import pytest
 
-from sluice.contract import definition_comment
-from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, client, installed, logged, moto_runtime, request
+from tests.support.runtime import (
+    EXECUTION,
+    FakeJobs,
+    LambdaContext,
+    installed,
+    logged,
+    moto_runtime,
+    request,
+    waiting_execution,
+)
 
 SECRET = "Pl4nted-s3cr3t-7f3a9c1e"
 SENSITIVE = ("password", "api_key", "token", "secret")
@@ -62,14 +70,7 @@ def test_a_run_with_secret_params_is_dispatched_completed_and_recorded_without_l
     from functions.record.handler import handler as record
 
     # GIVEN a run whose params hold secrets, and a job config that renders them
-    role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    sfn = client("stepfunctions")
-    definition = {"Comment": definition_comment("orders-daily", "00112233aabbccdd"), "StartAt": "W",
-                  "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
-    machine = sfn.create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
-                                       roleArn=role)["stateMachineArn"]
-    arn = sfn.start_execution(stateMachineArn=machine, name="scheduled-20250315T080000Z",
-                              input=run_input())["executionArn"]
+    machine, arn = waiting_execution("scheduled-20250315T080000Z", run_input())
     jobs = FakeJobs(kind="glue")
     rt.jobs["glue"] = jobs
     config = {"job": "orders", "arguments": {f"--{key}": f"{{{{ params.{key} }}}}" for key in SENSITIVE}}

@@ -31,11 +31,11 @@ from functions.adapters.clock import utc_now
 from functions.api import service
 from functions.api.catalog import Catalog
 from functions.events import models
-from sluice.contract import DispatchRequest, definition_comment
+from sluice.contract import DispatchRequest
 from sluice.local.http_bridge import LocalLambdaContext, proxy_event
 from sluice.local.runner import LambdaContext
 from tests.support.pipelines import examples
-from tests.support.runtime import TABLE, FakeJobs, client, installed, logged, moto_runtime, request
+from tests.support.runtime import TABLE, FakeJobs, client, installed, logged, moto_runtime, request, waiting_execution
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 KINDS = ("glue", "emr", "emr_serverless", "ecs", "lambda", "pipeline")
@@ -185,13 +185,7 @@ def rt() -> Iterator[Any]:
                 runtime.jobs[kind] = jobs = FakeJobs(kind=kind)
                 runtime.dispatcher.handle(request(kind=kind, task=kind))
                 assert list(jobs.jobs) == [JOB]
-            role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-            definition = {"Comment": definition_comment("orders-daily", "00112233aabbccdd"), "StartAt": "W",
-                          "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
-            sfn = client("stepfunctions")
-            machine = sfn.create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
-                                               roleArn=role)["stateMachineArn"]
-            arn = sfn.start_execution(stateMachineArn=machine, name=RUN.rsplit(":", 1)[-1])["executionArn"]
+            machine, arn = waiting_execution(RUN.rsplit(":", 1)[-1])
             assert (machine, arn) == (MACHINE, RUN)
             from functions.record.handler import handler as record
 

@@ -169,3 +169,17 @@ def logged(caplog: Any, since: int = 0) -> list[str]:
     from functions.observability import logger
 
     return [logger.registered_formatter.format(record) for record in caplog.records[since:]]
+
+
+def waiting_execution(name: str, run_input: str = "{}") -> tuple[str, str]:
+    """(state machine, execution) ARNs of a started run of the Sluice pipeline 'orders-daily' (its definition's
+    Comment names it, as the record function reads), waiting in moto."""
+    from sluice.contract import definition_comment
+
+    role = client("iam").create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    sfn = client("stepfunctions")
+    definition = {"Comment": definition_comment("orders-daily", "00112233aabbccdd"), "StartAt": "W",
+                  "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    machine = sfn.create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
+                                       roleArn=role)["stateMachineArn"]
+    return str(machine), str(sfn.start_execution(stateMachineArn=machine, name=name, input=run_input)["executionArn"])
