@@ -18,32 +18,27 @@ from botocore.exceptions import ClientError
 
 from sluice.run_store_schema import TTL_ATTRIBUTE
 
-from ..runtime.records import LEGAL_FROM, RUNNING, STARTING, Attempt, RunView, build_view, item_part
-from .clock import Clock, expiry, seconds_between, utc_now
+from ..runtime.records import ATTEMPT_ENDS, LEGAL_FROM, RUNNING, STARTING, Attempt, RunView, build_view, item_part
+from ..runtime.waits import LEASE_SECONDS, Wait, lease_expired
+from .clock import Clock, expiry, seconds_between, shifted, utc_now
 from .dynamo import from_item, names_in, to_item
 from .jobs.base import JobRef
+from .wait_store import WaitWrites, run_pk, wait_key
 
-_JSON_FIELDS = ("config", "output", "details", "history", "usage", "resumed_from")
+__all__ = ["RunStore", "StoreError", "run_pk", "wait_key"]
+
+_JSON_FIELDS = ("config", "output", "details", "history", "usage", "resumed_from", "answer")
 
 
 class StoreError(Exception):
     """The run store refused or failed a write (not a lost condition race: those are answered as False/None)."""
 
 
-def run_pk(execution_id: str) -> str:
-    return f"RUN#{execution_id}"
-
-
-def wait_key(task: str, item_index: int | None, retry: int) -> str:
-    """The sort key of a parked request: one per task, foreach item and state attempt."""
-    return f"WAIT#{task}#{item_part(item_index)}#{retry:04d}"
-
-
 def _conflict(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
-class RunStore:
+class RunStore(WaitWrites):
     def __init__(self, client: Any, table: str, *, ttl_days: int = 90, shards: int = 4,
                  clock: Clock = utc_now) -> None:
         self.client, self.table, self.ttl_days, self.shards, self.clock = client, table, ttl_days, shards, clock
@@ -55,6 +50,8 @@ class RunStore:
         now = self.clock()
         attempt.started_at = attempt.started_at or now
         attempt.history = [{"status": STARTING, "at": now}]
+        # The claimer's lease on starting the job: nobody else starts it until it expires (the claimer is dead).
+        attempt.lease_until = shifted(now, LEASE_SECONDS)
         try:
             self.client.put_item(TableName=self.table, Item=self._attempt_item(attempt),
                                  ConditionExpression="attribute_not_exists(pk)",
@@ -80,16 +77,34 @@ class RunStore:
         return bool(self._conditionally(f"taking over {source.sk} of {source.run}", self.client.put_item,
                                         Item=item, ConditionExpression="attribute_not_exists(pk)"))
 
-    def adopt(self, attempt: Attempt, token: str, retry: int) -> bool:
-        """Hand an unfinished attempt to a later state attempt (new token) that found it; False if it moved on."""
-        ok = self._update(attempt, "SET #token = :token, adopted_by = :retry, history = list_append(history, :h)",
-                          {":token": token, ":retry": retry, ":old": attempt.token,
-                           ":h": [{"status": f"ADOPTED by retry {retry}", "at": self.clock()}]},
-                          "#token = :old AND #status IN (:starting, :running)",
-                          {":starting": STARTING, ":running": RUNNING})
+    def adopt(self, attempt: Attempt, token: str, retry: int, *, launch: bool = False, now: str | None = None) -> bool:
+        """Hand an unfinished attempt to a later state attempt (new token) that found it; False if it moved on.
+        With `launch`, the adopter also takes over starting the job: only while the claimer's lease has expired
+        (the claimer is dead), and with a new lease of its own, so two dispatchers never start one attempt."""
+        now = now or self.clock()
+        expression = "SET #token = :token, adopted_by = :retry, history = list_append(history, :h)"
+        condition = "#token = :old AND #status IN (:starting, :running)"
+        values: dict[str, Any] = {":token": token, ":retry": retry, ":old": attempt.token,
+                                  ":h": [{"status": f"ADOPTED by retry {retry}", "at": now}]}
+        if launch:
+            expression += ", lease_until = :until"
+            condition += " AND (attribute_not_exists(lease_until) OR lease_until <= :now)"
+            values |= {":until": shifted(now, LEASE_SECONDS), ":now": now}
+        ok = self._update(attempt, expression, values, condition, {":starting": STARTING, ":running": RUNNING})
         if ok:
             attempt.token, attempt.adopted_by = token, retry
         return bool(ok)
+
+    def take_lease(self, attempt: Attempt, now: str) -> bool:
+        """Take over starting a STARTING attempt whose claimer's lease expired (the sweeper's recovery)."""
+        ok = self._update(attempt, "SET lease_until = :until", {":until": shifted(now, LEASE_SECONDS), ":now": now},
+                          "#status = :starting AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
+                          {":starting": STARTING})
+        return bool(ok)
+
+    @staticmethod
+    def lease_live(attempt: Attempt, now: str) -> bool:
+        return not lease_expired(attempt.lease_until, now)
 
     def mark_running(self, attempt: Attempt, ref: JobRef) -> bool:
         """Record the started job's id; the attempt becomes findable by that id and visible to the sweeper."""
@@ -110,8 +125,14 @@ class RunStore:
         return bool(ok)
 
     def end(self, attempt: Attempt, status: str, *, error: str | None = None, exit_code: int | None = None,
-            output: Any = None, event_id: str | None = None, usage: dict[str, Any] | None = None) -> bool:
-        """Record the attempt's end once (False when it had already ended: the later event changes nothing)."""
+            output: Any = None, event_id: str | None = None, usage: dict[str, Any] | None = None,
+            answer: dict[str, Any] | None = None) -> bool:
+        """Record the attempt's end once (False when it had already ended: the later event changes nothing).
+
+        `answer` is what its task token is to be told ({"output": ...} or {"error": ..., "cause": ...}). It is kept
+        with the end, and the attempt stays in the `active` index, until `delivered`: an answer lost to a throttle
+        or a crash after the end is recorded is sent again by the sweeper. Without it (nobody waits for an
+        answer: a timed-out or stopped attempt) the attempt leaves the index in this same write."""
         now = self.clock()
         values: dict[str, Any] = {":end": status, ":at": now, ":h": [{"status": status, "at": now}],
                                   ":ttl": expiry(now, self.ttl_days),
@@ -128,12 +149,16 @@ class RunStore:
         if usage:
             expression += ", #usage = :usage"
             values[":usage"] = json.dumps(usage)
-        expression += " REMOVE active_pk, active_sk"
+        if answer is not None:
+            expression += ", answer = :answer"
+            values[":answer"] = json.dumps(answer, default=str)
+        else:
+            expression += " REMOVE active_pk, active_sk"
         legal = {f":from{i}": s for i, s in enumerate(LEGAL_FROM[status])}
         stored = self._update(attempt, expression, values, f"#status IN ({', '.join(legal)})", legal, returning=True)
         if stored:
             attempt.status, attempt.ended_at, attempt.error, attempt.output = status, now, error, output
-            attempt.end_event = event_id
+            attempt.end_event, attempt.answer = event_id, answer
             # A retry may have adopted the attempt since the caller read it: answer the token stored now.
             attempt.token = str(stored.get("token", attempt.token))
         return bool(stored)
@@ -149,16 +174,29 @@ class RunStore:
                                   ExpressionAttributeValues=to_item({":k": f"{kind}#{external_id}"}))["Items"]
         return self.attempt(from_item(found[0])["run"], from_item(found[0])["sk"]) if found else None
 
-    def active(self, started_before: str) -> Iterator[Attempt]:
-        """Attempts still STARTING or RUNNING that began before the given time, across every shard."""
+    def delivered(self, attempt: Attempt) -> bool:
+        """The ended attempt's answer reached its token (or nobody waits for it any more): it leaves `active`."""
+        legal = {f":end{i}": s for i, s in enumerate(ATTEMPT_ENDS)}
+        return bool(self._update(attempt, "REMOVE active_pk, active_sk", {},
+                                 f"#status IN ({', '.join(legal)}) AND attribute_exists(active_pk)", legal))
+
+    def live(self) -> Iterator[Attempt | Wait]:
+        """Everything the sweeper looks after, across every shard: attempts STARTING or RUNNING, ended attempts
+        whose answer is not yet delivered, and waits (parked or claimed)."""
         for shard in range(self.shards):
             pages = self.client.get_paginator("query").paginate(
-                TableName=self.table, IndexName="active",
-                KeyConditionExpression="active_pk = :p AND active_sk < :t",
-                ExpressionAttributeValues=to_item({":p": f"ACTIVE#{shard}", ":t": started_before}))
+                TableName=self.table, IndexName="active", KeyConditionExpression="active_pk = :p",
+                ExpressionAttributeValues=to_item({":p": f"ACTIVE#{shard}"}))
             for page in pages:
                 for item in page["Items"]:
-                    yield self._attempt(from_item(item))
+                    found = from_item(item)
+                    yield self.wait_of(found) if str(found["sk"]).startswith("WAIT#") else self._attempt(found)
+
+    def active(self, started_before: str) -> Iterator[Attempt]:
+        """Attempts still STARTING or RUNNING that began before the given time."""
+        for found in self.live():
+            if isinstance(found, Attempt) and not found.ended and found.started_at < started_before:
+                yield found
 
     # ---- task outcomes ----------------------------------------------------------------------------------------
 
@@ -201,23 +239,17 @@ class RunStore:
                 failures.append(item)
         return build_view(run, outcomes, attempts, failures)
 
-    # ---- gates -------------------------------------------------------------------------------------------------
-
-    def park(self, run: str, task: str, item_index: int | None, retry: int, request: dict[str, Any]) -> bool:
-        """Hold a request until its gated dependencies end (False: this state attempt's request is parked already;
-        a retry, after the state timed out waiting at the gate, parks its own)."""
-        return self._put_once({"pk": run_pk(run), "sk": wait_key(task, item_index, retry),
-                               "request": json.dumps(request), "at": self.clock(),
-                               TTL_ATTRIBUTE: expiry(self.clock(), self.ttl_days)})
-
-    def parked(self, run: str) -> list[tuple[str, dict[str, Any]]]:
-        return [(item["sk"], json.loads(item["request"])) for item in self._query_run(run, "WAIT#")]
-
-    def unpark(self, run: str, sk: str) -> bool:
-        """Take a parked request off its gate. Exactly one caller gets True: that one proceeds with it."""
-        return bool(self._conditionally(f"releasing {sk} of {run}", self.client.delete_item,
-                                        Key=to_item({"pk": run_pk(run), "sk": sk}),
-                                        ConditionExpression="attribute_exists(pk)"))
+    def ended_tasks(self, run: str, tasks: Iterable[str]) -> set[str]:
+        """Which of `tasks` have ended, reading only their outcome and their own (not foreach items') attempts:
+        a gate's check costs the same whatever the size of the foreach tasks it waits on."""
+        ended = set()
+        for task in sorted(set(tasks)):
+            items = [*self._query("pk = :pk AND sk = :sk", {":pk": run_pk(run), ":sk": f"TASK#{task}"}),
+                     *self._query("pk = :pk AND begins_with(sk, :p)",
+                                  {":pk": run_pk(run), ":p": f"TASK#{task}#ATTEMPT#-#"})]
+            if self.view(run, items).ended(task):
+                ended.add(task)
+        return ended
 
     # ---- helpers -----------------------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,7 +11,7 @@ from sluice.contract import TASK_FAILED, TASK_LOST
 from ..adapters.clock import Clock, seconds_between, utc_now
 from ..adapters.jobs.base import JobError, JobRef, JobState
 from ..adapters.run_store import RunStore
-from ..adapters.tokens import TokenGoneError, Tokens
+from ..adapters.tokens import Tokens
 from ..dispatch.service import Dispatcher
 from ..events.types import JobEvent
 from ..observability import logger, metrics
@@ -55,8 +54,13 @@ class Completer:
         status = "LOST" if lost else state.status
         output = task_output(attempt, state.output, state.exit_code) if state.status == "SUCCEEDED" else None
         usage = state.usage if state.usage is not None or lost else self._usage(attempt)
+        if status == "SUCCEEDED":
+            answer: dict[str, Any] = {"output": {"status": "SUCCEEDED"}}
+        else:
+            answer = {"error": TASK_LOST if lost else TASK_FAILED,
+                      "cause": f"{attempt.kind} job {attempt.external_id}: {state.error or status}"}
         if self.store.end(attempt, status, error=state.error, exit_code=state.exit_code, output=output,
-                          event_id=event_id, usage=usage):
+                          event_id=event_id, usage=usage, answer=answer):
             measure_attempt(attempt, status, seconds_between(attempt.started_at, self.clock()))
         else:
             current = self.store.attempt(attempt.run, attempt.sk)
@@ -64,16 +68,12 @@ class Completer:
             # Functions refuses a second answer to one token). Any other event for an ended attempt is stale.
             if current is None or current.end_event != event_id:
                 return f"ignored: attempt already {current.status if current else 'gone'}"
-            attempt, output = current, current.output
+            attempt = current
         metrics.add_metric(name=f"Attempts{status.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
-        if status == "SUCCEEDED":
-            self._send(attempt, lambda: self.tokens.succeed(attempt.token, {"status": "SUCCEEDED"}))
-            if attempt.gated:
-                self.dispatcher.release(attempt.run)
-        else:
-            error = TASK_LOST if lost else TASK_FAILED
-            cause = f"{attempt.kind} job {attempt.external_id}: {state.error or status}"
-            self._send(attempt, lambda: self.tokens.fail(attempt.token, error, cause))
+        self.dispatcher.deliver(attempt)
+        if attempt.status == "SUCCEEDED" and attempt.gated and attempt.item_index is None:
+            # A foreach item's end opens no gate: its task ends when `finish` records it.
+            self.dispatcher.release_safely(attempt.run, attempt.task)
         return f"attempt {status}"
 
     def _usage(self, attempt: Attempt) -> dict[str, Any] | None:
@@ -90,10 +90,3 @@ class Completer:
             logger.warning("could not read the job's usage; its run's cost leaves it out", task=attempt.task,
                            external_id=attempt.external_id, reason=str(exc))
             return None
-
-    @staticmethod
-    def _send(attempt: Attempt, send: Callable[[], None]) -> None:
-        try:
-            send()
-        except TokenGoneError as exc:
-            logger.info("nobody waits for this answer any more", task=attempt.task, reason=str(exc))

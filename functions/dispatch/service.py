@@ -8,6 +8,7 @@ dispatcher died, or Lambda's invoke failed after the job started) adopts it inst
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -17,6 +18,7 @@ from sluice import template
 from sluice.contract import DISPATCH_FAILED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
 
 from ..adapters.clock import Clock, seconds_between, utc_now
+from ..adapters.executions import Executions
 from ..adapters.jobs import JobAdapters
 from ..adapters.jobs.base import JobError, JobRef
 from ..adapters.run_store import RunStore, StoreError, wait_key
@@ -25,6 +27,7 @@ from ..observability import logger, metrics
 from ..runtime.context import render_context
 from ..runtime.records import STARTING, Attempt, RunView, attempt_key
 from ..runtime.telemetry import measure_attempt, measure_dispatch
+from ..runtime.waits import Wait
 
 # Errors a state machine raises itself when it stops waiting for a task's token.
 _STATE_TIMEOUTS = {"States.Timeout", "States.HeartbeatTimeout"}
@@ -41,82 +44,119 @@ TYPED_KINDS = frozenset({"lambda", "pipeline"})  # kinds whose rendered template
 
 class Dispatcher:
     def __init__(self, store: RunStore, tokens: Tokens, jobs: JobAdapters, *,
-                 clock: Clock = utc_now) -> None:
+                 executions: Executions | None = None, clock: Clock = utc_now) -> None:
         self.store, self.tokens, self.jobs, self.clock = store, tokens, jobs, clock
+        self.executions = executions
 
     def handle(self, req: DispatchRequest) -> dict[str, Any]:
         """Apply one request; the result is the Lambda's return value (only finalize's is read)."""
         if req.task_token is None:
-            return self._apply(req)
-        try:
-            return self._apply(req)
-        except (StoreError, ClientError) as exc:
-            # The run store or a service failed us (after botocore's own retries). A failed Lambda would end
-            # the task for good; a TaskFailed answer lets the state's Retry try again, and a half-done
-            # attempt (claimed, maybe started) is adopted by that retry.
-            logger.exception("dispatch failed", task=req.task)
-            self._answer(req, error=(TASK_FAILED, f"the dispatcher failed: {exc}"))
-            return {}
+            result, ended = self._apply(req)
+        else:
+            try:
+                result, ended = self._apply(req)
+            except (StoreError, ClientError) as exc:
+                # The run store or a service failed us (after botocore's own retries). A failed Lambda would end
+                # the task for good; a TaskFailed answer lets the state's Retry try again, and a half-done
+                # attempt (claimed, maybe started) is adopted by that retry.
+                logger.exception("dispatch failed", task=req.task)
+                self._answer(req, error=(TASK_FAILED, f"the dispatcher failed: {exc}"))
+                return {}
+        if ended and req.gated and req.task:
+            self.release_safely(req.execution_id, req.task)
+        return result
 
-    def _apply(self, req: DispatchRequest) -> dict[str, Any]:
+    def _apply(self, req: DispatchRequest) -> tuple[dict[str, Any], bool]:
+        """The request applied; and whether it recorded its task's end (which may open gates)."""
         run = req.execution_id
         if req.action == "finalize":
-            return self.store.load(run).ledger.outcome().model_dump()  # the whole run, once
+            return self.store.load(run).ledger.outcome().model_dump(), False  # the whole run, once
         if req.action == "fail":
             self._record_failure(req)
-        elif req.action == "finish":
+            return {}, req.item_index is None
+        if req.action == "finish":
             self._finish_foreach(req)
-        elif not req.wait_for or self._through_gate(req):
-            self.proceed(req, self.store.load(run, scope(req)))
-        if req.gated:
-            self.release(run)
-        return {}
+            return {}, True
+        if not req.wait_for or self._through_gate(req):
+            return {}, self.proceed(req, self.store.load(run, scope(req)))
+        return {}, False
 
-    def proceed(self, req: DispatchRequest, view: RunView) -> None:
-        """A token request whose gate is open: record a skip or a trigger-rule decision, list items, or start."""
+    def proceed(self, req: DispatchRequest, view: RunView) -> bool:
+        """A token request whose gate is open: record a skip or a trigger-rule decision, list items, or start.
+        True when it recorded the task's outcome."""
         assert req.task is not None and req.task_token is not None, f"{req.action} needs a task and a token"
         if req.action == "skip":
             self.store.record_task(req.execution_id, req.task, "SKIPPED")
             self._answer(req, {"status": "SKIPPED"})
-            return
+            return True
         decision = view.ledger.decide(req.depends_on, req.trigger_rule) if req.item_index is None else None
         if decision:
             self.store.record_task(req.execution_id, req.task, decision)
             self._answer(req, {"items": []} if req.action == "prepare" else {"status": decision})
-        elif req.action == "prepare":
+            return True
+        if req.action == "prepare":
             self._prepare(req, view)
         else:
             self._start(req, view)
+        return False
 
-    def release(self, run: str) -> None:
-        """Proceed with every parked request whose gated tasks have all ended (each exactly once)."""
-        while parked := self.store.parked(run):
-            view = self.store.load(run, {t for _, body in parked for t in body.get("wait_for", [])})
-            ready = [(sk, body) for sk, body in parked if all(view.ended(t) for t in body.get("wait_for", []))]
-            taken = [body for sk, body in ready if self.store.unpark(run, sk)]
-            for body in taken:
-                request = DispatchRequest.model_validate(body)
-                try:
-                    self.proceed(request, self.store.load(run, scope(request)))
-                except (StoreError, ClientError) as exc:
-                    # Off its gate, the request exists nowhere else: answer its own token so its state retries.
-                    logger.exception("released request failed", task=request.task)
-                    self._answer(request, error=(TASK_FAILED, f"the dispatcher failed: {exc}"))
-            if not taken:
-                return
+    # ---- waits (functions/runtime/waits.py) ------------------------------------------------------------------
 
-    # ---- gates and outcomes --------------------------------------------------------------------------------
+    def release_safely(self, run: str, ended: str) -> None:
+        """`release` after this request's own work is done: a failure to look is not this request's failure (its
+        job may be running); the sweeper releases whatever this missed."""
+        try:
+            self.release(run, ended)
+        except (StoreError, ClientError):
+            logger.exception("could not look for waits to release; the sweeper will", ended=ended)
+
+    def release(self, run: str, ended: str | None = None) -> None:
+        """Proceed with every wait of the run whose gated tasks have all ended (those waiting on `ended`, if given),
+        each exactly once. Reads the waits and only the outcomes of the tasks they wait on."""
+        waits = [w for w in self.store.waits(run) if ended is None or ended in w.waits_for]
+        if not waits:
+            return
+        done = self.store.ended_tasks(run, {t for w in waits for t in w.waits_for})
+        for wait in waits:
+            if all(t in done for t in wait.waits_for) and wait.claimable(self.clock()):
+                self.take(wait)
+
+    def settle(self, wait: Wait) -> None:
+        """The sweeper's backstop for one wait: release it if its condition holds or its holder died."""
+        if wait.claimable(self.clock()) and not set(wait.waits_for) - self.store.ended_tasks(wait.run, wait.waits_for):
+            self.take(wait)
+
+    def take(self, wait: Wait) -> None:
+        """Claim the wait (one conditional write: exactly one taker), proceed with its request, then mark it done.
+        A taker that dies leaves the claim; once its lease expires the next taker proceeds again, which is safe:
+        proceeding is idempotent per (execution, task, item, retry)."""
+        holder = uuid.uuid4().hex
+        if not self.store.claim_wait(wait, holder, self.clock()):
+            return
+        request = DispatchRequest.model_validate(wait.request)
+        status = self.executions.status(wait.run) if self.executions is not None else "RUNNING"
+        if status != "RUNNING":
+            # Nothing starts for a stopped run: its tokens are gone with it.
+            logger.info("wait cancelled: the execution is not running", task=request.task, execution=status)
+            self.store.finish_wait(wait, holder)
+            return
+        recorded = self.proceed(request, self.store.load(wait.run, scope(request)))
+        self.store.finish_wait(wait, holder)
+        if recorded and request.gated and request.task:
+            self.release(wait.run, request.task)
 
     def _through_gate(self, req: DispatchRequest) -> bool:
-        """True when the request may proceed now; else it stays parked until `release` takes it."""
+        """True when the request may proceed now; else it waits (parked) until its gated tasks end."""
         assert req.task is not None
-        if all(self.store.load(req.execution_id, req.wait_for).ended(t) for t in req.wait_for):
+        if not set(req.wait_for) - self.store.ended_tasks(req.execution_id, req.wait_for):
             return True
         if not self.store.park(req.execution_id, req.task, req.item_index, req.attempt, req.model_dump(mode="json")):
-            return False  # a repeated delivery: the first one is parked already
-        # The last gated task may have ended between the first read and the park; whoever unparks proceeds.
-        if all(self.store.load(req.execution_id, req.wait_for).ended(t) for t in req.wait_for):
-            return self.store.unpark(req.execution_id, wait_key(req.task, req.item_index, req.attempt))
+            return False  # a repeated delivery: the first one is parked (or claimed, or done) already
+        # The last gated task may have ended between the first read and the park, and its ender looked before the
+        # park: look again. Whoever claims the wait proceeds.
+        if not set(req.wait_for) - self.store.ended_tasks(req.execution_id, req.wait_for):
+            self.take(Wait(run=req.execution_id, sk=wait_key(req.task, req.item_index, req.attempt), kind="gate",
+                           request=req.model_dump(mode="json")))
         return False
 
     def _record_failure(self, req: DispatchRequest) -> None:
@@ -160,9 +200,9 @@ class Dispatcher:
     def _start(self, req: DispatchRequest, view: RunView) -> None:
         assert req.task is not None and req.task_token is not None and req.kind is not None
         for _ in range(3):  # an adoption can lose a race with the earlier job's end: look again
-            if req.item_index is None and view.ended(req.task):
-                return  # the task's outcome is recorded (a stale request released from its gate)
             attempts = view.attempts_of(req.task, req.item_index)
+            if self._answered_from_record(req, view, attempts):
+                return
             if any(req.attempt in (a.retry, a.adopted_by) for a in attempts):
                 return  # the same state attempt delivered twice: its job is started or being started
             if any(max(a.retry, a.adopted_by or 0) > req.attempt for a in attempts):
@@ -192,7 +232,24 @@ class Dispatcher:
                 self._fail_attempt(attempt, DISPATCH_FAILED, f"task '{req.task}': {exc}")
             return
         if self.store.claim(attempt) is None:
-            self._launch(attempt, entered_at=req.entered_at)
+            self.launch(attempt, entered_at=req.entered_at)
+
+    def _answered_from_record(self, req: DispatchRequest, view: RunView, attempts: list[Attempt]) -> bool:
+        """When the task (or foreach item) already has its outcome, answer it at once; True when so. A retry after
+        a state timeout whose job then succeeded gets that success (the old token, which completion answered,
+        is gone), and a stale request released from its gate gets the recorded outcome (harmless: refused)."""
+        assert req.task is not None
+        if any(a.status == "SUCCEEDED" for a in attempts):
+            self._answer(req, {"status": "SUCCEEDED"})
+            return True
+        if req.item_index is None and view.ended(req.task):
+            record = view.ledger.task(req.task)
+            if record.status == "FAILED":
+                self._answer(req, error=(TASK_FAILED, f"task '{req.task}' is recorded FAILED: {record.error}"))
+            else:
+                self._answer(req, {"status": record.status})
+            return True
+        return False
 
     def _resumed(self, req: DispatchRequest) -> bool:
         """In a resumed run: when the task (or foreach item) succeeded in the original run, take that attempt over
@@ -217,16 +274,21 @@ class Dispatcher:
         assert req.task_token is not None
         for earlier in unfinished:
             if earlier.status == STARTING or not self._timed_out(earlier, req):
-                if not self.store.adopt(earlier, req.task_token, req.attempt):
+                # A claim whose claimer may still be starting its job (its lease is live) is adopted for its answer
+                # only: the claimer starts the job, and its end answers the token stored now. A dead claimer's
+                # claim (lease expired) is adopted with a lease of the adopter's own, which then starts the job.
+                now = self.clock()
+                launch = earlier.status == STARTING and not self.store.lease_live(earlier, now)
+                if not self.store.adopt(earlier, req.task_token, req.attempt, launch=launch, now=now):
                     return False
-                logger.info("adopted an unfinished attempt", task=req.task, retry=earlier.retry)
-                if earlier.status == STARTING:
-                    self._launch(earlier)
+                logger.info("adopted an unfinished attempt", task=req.task, retry=earlier.retry, launch=launch)
+                if launch:
+                    self.launch(earlier)
                 return True
             self.close(earlier, "TIMED_OUT", f"the state machine's attempt {earlier.retry + 1} timed out")
         return False
 
-    def _launch(self, attempt: Attempt, *, entered_at: str | None = None) -> None:
+    def launch(self, attempt: Attempt, *, entered_at: str | None = None) -> None:
         adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None:
             self._fail_attempt(attempt, DISPATCH_FAILED, f"no adapter for task kind '{attempt.kind}'")
@@ -276,8 +338,28 @@ class Dispatcher:
             logger.warning("could not stop job", task=attempt.task, external_id=attempt.external_id, error=str(exc))
 
     def _fail_attempt(self, attempt: Attempt, error: str, cause: str) -> None:
-        if self.store.end(attempt, "FAILED", error=f"{error}: {cause}"):
-            self._send(attempt.token, error=(error, cause))
+        if self.store.end(attempt, "FAILED", error=f"{error}: {cause}", answer={"error": error, "cause": cause}):
+            self.deliver(attempt)
+
+    def deliver(self, attempt: Attempt) -> bool:
+        """Send an ended attempt's recorded answer to its token, then mark it delivered. A send that fails (a
+        throttle) leaves it due, in the `active` index: the sweeper sends it again. True when delivered."""
+        answer = attempt.answer or {"output": {"status": attempt.status}}
+        try:
+            if "error" in answer:
+                self.tokens.fail(attempt.token, str(answer["error"]), str(answer.get("cause") or ""))
+            else:
+                self.tokens.succeed(attempt.token, answer.get("output") or {})
+        except TokenGoneError as exc:
+            logger.info("nobody waits for this answer any more", task=attempt.task, reason=str(exc))
+        except ClientError:
+            logger.exception("answer not delivered; the sweeper sends it again", task=attempt.task)
+            return False
+        try:
+            self.store.delivered(attempt)
+        except StoreError:  # the answer went: the sweeper's next send is refused, and then it is marked delivered
+            logger.exception("could not mark the answer delivered", task=attempt.task)
+        return True
 
     def _answer(self, req: DispatchRequest, output: dict[str, Any] | None = None,
                 error: tuple[str, str] | None = None) -> None:

@@ -60,6 +60,8 @@ class Attempt:
     resumed_from: dict[str, Any] | None = None  # a resumed run's copy of an attempt that succeeded in the original
     adopted_by: int | None = None  # the retry that took this attempt over, if one did
     gated: bool = True  # its pipeline parks requests at gates: its end must release them
+    lease_until: str | None = None  # while STARTING: until when its claimer (or adopter) alone may start the job
+    answer: dict[str, Any] | None = None  # what its token is told once it ended ({"output"} or {"error", "cause"})
     history: list[dict[str, str]] = field(default_factory=list)
 
     @property

@@ -72,7 +72,7 @@ class Runtime:
 
     @cached_property
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.store, self.tokens, self.job_adapters)
+        return Dispatcher(self.store, self.tokens, self.job_adapters, executions=self.executions)
 
     @cached_property
     def completer(self) -> Completer:

@@ -9,24 +9,30 @@ from aws_lambda_powertools.metrics import MetricUnit
 from ..adapters.clock import Clock, seconds_between, shifted, utc_now
 from ..adapters.executions import Executions
 from ..adapters.jobs import JobAdapters
-from ..adapters.jobs.base import JobError, JobNotFoundError, JobRef, JobState
+from ..adapters.jobs.base import JobNotFoundError, JobRef, JobState
 from ..adapters.run_store import RunStore
 from ..adapters.tokens import TokenGoneError
 from ..complete.service import Completer
 from ..observability import logger, measure
 from ..runtime.records import STARTING, Attempt
+from ..runtime.waits import Wait
 
-# A dispatcher that claimed an attempt is alive at most this long (Lambda's longest run): an older claim that
-# never recorded its job's start belongs to a dispatcher that died.
-CLAIM_TIMEOUT = 900
+
+# An ended attempt's answer is sent by whoever recorded the end, at once; the sweeper sends it again only when it is
+# still not delivered this long after (a throttle, a crash), so the two rarely both send (a second one is refused).
+DELIVERY_GRACE = 60
 
 
 @dataclass
 class SweepReport:
     checked: int = 0
     completed: int = 0  # ended jobs whose event was lost
-    lost: int = 0  # jobs their service no longer knows, and claims whose dispatcher died before starting
+    lost: int = 0  # jobs their service no longer knows
+    relaunched: int = 0  # claims whose holder died before recording the job's start (its lease expired)
     stopped: int = 0  # attempts of executions that are no longer running
+    delivered: int = 0  # ended attempts whose answer had not reached their token
+    waiting: int = 0  # waits still parked or claimed (heartbeated)
+    cancelled: int = 0  # waits of executions that ended, or whose state gave up waiting
     errors: list[str] = field(default_factory=list)
 
 
@@ -38,18 +44,54 @@ class Sweeper:
 
     def sweep(self) -> SweepReport:
         now = self.clock()
+        cutoff = shifted(now, -self.after_seconds)
         report = SweepReport()
         statuses: dict[str, str | None] = {}
-        for attempt in self.store.active(shifted(now, -self.after_seconds)):
-            report.checked += 1
-            if attempt.run not in statuses:
-                statuses[attempt.run] = self.executions.status(attempt.run)
+        for found in self.store.live():
             try:
-                self._reconcile(attempt, statuses[attempt.run], now, report)
-            except JobError as exc:  # one service's trouble must not stop the sweep of the others
-                report.errors.append(f"{attempt.task} ({attempt.kind} {attempt.external_id}): {exc}")
+                if found.run not in statuses:
+                    statuses[found.run] = self.executions.status(found.run)
+                if isinstance(found, Wait):
+                    self._settle(found, statuses[found.run], report)
+                elif found.ended:
+                    if seconds_between(found.ended_at or now, now) >= DELIVERY_GRACE:
+                        self._deliver(found, statuses[found.run], report)
+                elif statuses[found.run] != "RUNNING" or found.status == STARTING or found.started_at < cutoff:
+                    report.checked += 1
+                    self._reconcile(found, statuses[found.run], now, report)
+            except Exception as exc:  # one item's trouble (a throttle, a service) never ends a sweep
+                logger.exception("sweep of one item failed; the next sweep tries again", sk=found.sk)
+                report.errors.append(f"{found.sk} of {found.run}: {exc}")
         logger.info("sweep done", **vars(report))
         return report
+
+    def _deliver(self, attempt: Attempt, execution: str | None, report: SweepReport) -> None:
+        """An ended attempt whose answer was never delivered (a throttle or a crash after its end was recorded)."""
+        if execution != "RUNNING":
+            self.store.delivered(attempt)  # nobody waits for it any more
+            return
+        if self.completer.dispatcher.deliver(attempt):
+            report.delivered += 1
+            if attempt.status == "SUCCEEDED" and attempt.gated and attempt.item_index is None:
+                self.completer.dispatcher.release(attempt.run, attempt.task)
+
+    def _settle(self, wait: Wait, execution: str | None, report: SweepReport) -> None:
+        """A wait: cancelled when its execution ended; else heartbeated (a waiting state's HeartbeatSeconds would
+        otherwise fire), and released when its condition holds or its holder died."""
+        if execution != "RUNNING":
+            self.store.finish_wait(wait)
+            report.cancelled += 1
+            return
+        report.waiting += 1
+        if wait.token:
+            try:
+                self.completer.tokens.heartbeat(wait.token)
+            except TokenGoneError:
+                # The state gave up waiting (its timeout): its retry parks a wait of its own.
+                self.store.finish_wait(wait)
+                report.cancelled += 1
+                return
+        self.completer.dispatcher.settle(wait)
 
     def _reconcile(self, attempt: Attempt, execution: str | None, now: str, report: SweepReport) -> None:
         sweep_id = f"sweep:{now}:{attempt.key}"
@@ -59,19 +101,14 @@ class Sweeper:
             report.stopped += 1
             return
         if attempt.status == STARTING:
-            if seconds_between(attempt.started_at, now) < CLAIM_TIMEOUT:
-                return  # its dispatcher may still be starting the job
-            # The dispatcher died between claim and record, and no later state attempt adopted the claim: nobody
-            # waits for its job. Stop the job if it was started after all, and close the attempt.
-            adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
-            orphan = adapter.find(attempt.job()) if adapter is not None else None
-            reason = "the dispatcher stopped before the job was recorded as started"
-            if orphan is not None and adapter is not None:
-                adapter.stop(orphan, reason)
-                reason += f"; its job {orphan.external_id} was found and stopped"
-            self.completer.finish(attempt, JobState("FAILED", error=reason), sweep_id, lost=True)
-            report.lost += 1
-            measure("SweepLost", 1, MetricUnit.Count, pipeline=attempt.pipeline)
+            if self.store.lease_live(attempt, now) or not self.store.take_lease(attempt, now):
+                return  # its dispatcher (or an adopter) may still be starting the job
+            # The holder of the claim died between claim and record (its lease expired), and no later state attempt
+            # took it over: start it now under a lease of our own. The start looks the job up by the claim's key
+            # first, so a job the dead holder did start is reattached, never started twice.
+            self.completer.dispatcher.launch(attempt)
+            report.relaunched += 1
+            measure("SweepRelaunched", 1, MetricUnit.Count, pipeline=attempt.pipeline)
             return
         adapter = self.jobs.adapter(attempt.kind, attempt.pipeline)
         if adapter is None or attempt.external_id is None:

@@ -131,7 +131,7 @@ def test_the_sweeper_stops_jobs_of_stopped_executions(rt: Any, monkeypatch: pyte
     assert rt.store.load(EXECUTION).attempts[0].status == "STOPPED"
 
 
-def test_the_sweeper_closes_a_claim_whose_dispatcher_died(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sweeper_reattaches_a_claim_whose_dispatcher_died(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from functions.adapters.clock import shifted
     from functions.adapters.run_store import RunStore
 
@@ -145,19 +145,20 @@ def test_the_sweeper_closes_a_claim_whose_dispatcher_died(rt: Any, monkeypatch: 
             rt.dispatcher.handle(request())
     monkeypatch.setattr(rt.executions, "status", lambda arn: "RUNNING")
     rt.sweeper.after_seconds = 0
-    # WHEN the sweeper runs while the claim is young, nothing happens; once it is older than a Lambda can run...
+    # WHEN the sweeper runs while the claim's lease is live, nothing happens; once it has expired...
     [attempt] = rt.store.load(EXECUTION).attempts
     rt.sweeper.clock = lambda: shifted(attempt.started_at, 60)
     assert (rt.sweeper.sweep().checked, rt.store.load(EXECUTION).attempts[0].status) == (1, "STARTING")
-    rt.sweeper.clock = lambda: "2099-01-01T00:00:00.000Z"
-    # THEN the job the dead dispatcher had started is found and stopped, and the attempt is LOST
-    assert rt.sweeper.sweep().lost == 1
-    assert rt.jobs["fake"].stopped == ["job-0"]
+    rt.sweeper.clock = lambda: shifted(attempt.lease_until or "", 1)
+    # THEN the sweeper takes the claim over: the job the dead dispatcher had started is found by the claim's key and
+    # reattached (no second job, none stopped), and the attempt is RUNNING
+    assert rt.sweeper.sweep().relaunched == 1
+    assert (len(rt.jobs["fake"].jobs), rt.jobs["fake"].stopped) == (1, [])
     [attempt] = rt.store.load(EXECUTION).attempts
-    assert attempt.status == "LOST" and "job-0 was found and stopped" in (attempt.error or "")
-    # AND the state is told so (Sluice.TaskLost is retried by the task's policy)
-    [(how, (error, _))] = rt.tokens.of("token-extract-0")
-    assert (how, error) == ("failure", "Sluice.TaskLost")
+    assert (attempt.status, attempt.external_id) == ("RUNNING", "job-0")
+    # AND its end answers the claim's token
+    rt.completer.finish(attempt, JobState("SUCCEEDED"), "evt-1")
+    assert rt.tokens.of("token-extract-0") == [("success", {"status": "SUCCEEDED"})]
 
 
 def test_step_functions_refusing_an_answer_means_nobody_waits() -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from functions.adapters.clock import shifted
 from functions.adapters.jobs.base import JobError, JobState
 from functions.adapters.run_store import RunStore
 from functions.runtime.records import Attempt
@@ -43,14 +44,14 @@ def test_run_starts_one_job_and_records_the_attempt(rt: Any) -> None:
     assert tokens.answers == []
 
 
-def test_the_happy_path_costs_three_writes_per_attempt(rt: Any) -> None:
+def test_the_happy_path_costs_four_writes_per_attempt(rt: Any) -> None:
     # GIVEN a counter on the run store's client
     writes = count_writes(rt.store.client)
     # WHEN a task is dispatched and its job succeeds
     rt.dispatcher.handle(request())
     end_job(rt, "extract")
-    # THEN claim, running and end are the only writes
-    assert writes == ["PutItem", "UpdateItem", "UpdateItem"]
+    # THEN claim, running, end (with the answer due) and delivered are the only writes
+    assert writes == ["PutItem", "UpdateItem", "UpdateItem", "UpdateItem"]
 
 
 def test_a_duplicate_delivery_starts_no_second_job(rt: Any) -> None:
@@ -75,15 +76,42 @@ def test_a_crash_between_start_and_record_is_adopted_by_the_retry(rt: Any, monke
         with pytest.raises(SystemExit):
             rt.dispatcher.handle(request(attempt=0))
     assert len(jobs.jobs) == 1
-    # WHEN Step Functions retries the state (RetryCount 1, a new token)
+    # WHEN Step Functions retries the state (RetryCount 1, a new token) while the claim's lease is live
     rt.dispatcher.handle(request(attempt=1, token="token-retry"))
-    # THEN the retry reattaches to the same job: one job, one attempt, now RUNNING under the new token
+    # THEN the retry takes the claim's answer over but does not start the job: the claimer may still be starting it
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.token, len(jobs.jobs)) == ("STARTING", "token-retry", 1)
+    # WHEN the lease has expired (the claimer is dead) and the sweeper comes by
+    rt.sweeper.clock = lambda: shifted(attempt.lease_until or "", 1)
+    assert rt.sweeper.sweep().relaunched == 1
+    # THEN the same job is reattached: one job, one attempt, RUNNING under the new token
     assert len(jobs.jobs) == 1
     [attempt] = rt.store.load(EXECUTION).attempts
     assert (attempt.status, attempt.token, attempt.external_id) == ("RUNNING", "token-retry", "job-0")
     # AND the job's end answers the new token
     end_job(rt, "extract")
     assert tokens.of("token-retry") == [("success", {"status": "SUCCEEDED"})]
+
+
+def test_a_retry_after_the_claimers_lease_expired_starts_the_job_itself(rt: Any,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    jobs, tokens = fakes(rt)
+
+    # GIVEN a dispatcher that died after claiming, before starting the job
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise SystemExit("Lambda container died")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rt.jobs["fake"], "start", crash)
+        with pytest.raises(SystemExit):
+            rt.dispatcher.handle(request(attempt=0))
+    [claim] = rt.store.load(EXECUTION).attempts
+    # WHEN a retry arrives after the claim's lease expired
+    rt.dispatcher.clock = lambda: shifted(claim.lease_until or "", 1)
+    rt.dispatcher.handle(request(attempt=1, token="token-retry"))
+    # THEN it starts the one job under its own lease and token
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.token, len(jobs.jobs)) == ("RUNNING", "token-retry", 1)
 
 
 def test_a_failed_job_is_answered_with_task_failed_and_the_retry_starts_a_new_job(rt: Any) -> None:
@@ -159,7 +187,7 @@ def test_a_gated_task_waits_until_its_dependency_ends(rt: Any) -> None:
     end_job(rt, "extract", output={"path": "s3://lake/x"})
     # THEN report starts, rendered with extract's output, and the gate is gone
     assert [j.config for j in jobs.jobs.values() if j.task == "report"] == [{"input": "s3://lake/x"}]
-    assert rt.store.parked(EXECUTION) == []
+    assert rt.store.waits(EXECUTION) == []
     assert tokens.of("token-report-0") == []
 
 
@@ -209,13 +237,14 @@ def test_a_dependency_ending_while_the_request_parks_is_not_missed(rt: Any, monk
     rt.dispatcher.handle(request(task="report", depends_on=["extract"], wait_for=["extract"]))
     # THEN report's second look sees extract ended and it starts at once, leaving nothing parked
     assert sorted(j.task for j in jobs.jobs.values()) == ["extract", "report"]
-    assert rt.store.parked(EXECUTION) == []
+    assert rt.store.waits(EXECUTION) == []
 
 
 def test_a_parked_request_is_taken_by_exactly_one_releaser(rt: Any) -> None:
     rt.store.park(EXECUTION, "report", None, 0, request(task="report").model_dump(mode="json"))
     assert rt.store.park(EXECUTION, "report", None, 0, {}) is False  # a repeated delivery parks nothing new
-    assert [rt.store.unpark(EXECUTION, "WAIT#report#-#0000") for _ in range(2)] == [True, False]
+    [wait] = rt.store.waits(EXECUTION)
+    assert [rt.store.claim_wait(wait, holder) for holder in ("a", "b")] == [True, False]
 
 
 def test_a_retry_after_a_timeout_at_the_gate_parks_its_own_request_and_runs_one_job(rt: Any) -> None:
@@ -226,10 +255,10 @@ def test_a_retry_after_a_timeout_at_the_gate_parks_its_own_request_and_runs_one_
     rt.dispatcher.handle(request(**gated))
     rt.dispatcher.handle(request(attempt=1, token="token-report-1", **gated))
     # THEN the retry is parked too (it used to be taken for a repeated delivery and dropped)
-    assert len(rt.store.parked(EXECUTION)) == 2
+    assert len(rt.store.waits(EXECUTION)) == 2
     # WHEN extract ends THEN report runs one job, owned by the retry, whose token gets the job's end
     end_job(rt, "extract")
-    assert [j.task for j in jobs.jobs.values()].count("report") == 1 and rt.store.parked(EXECUTION) == []
+    assert [j.task for j in jobs.jobs.values()].count("report") == 1 and rt.store.waits(EXECUTION) == []
     end_job(rt, "report")
     assert tokens.of("token-report-1") == [("success", {"status": "SUCCEEDED"})]
 
@@ -242,9 +271,9 @@ def test_a_retry_whose_adoption_loses_to_the_jobs_end_starts_a_new_job(rt: Any,
     adopt = RunStore.adopt
 
     # WHEN that job fails just before the retry takes the attempt over
-    def adopt_late(self: RunStore, attempt: Any, token: str, retry: int) -> bool:
+    def adopt_late(self: RunStore, attempt: Any, token: str, retry: int, **options: Any) -> bool:
         end_job(rt, "extract", "FAILED", error="exit code 1")
-        return adopt(self, attempt, token, retry)
+        return adopt(self, attempt, token, retry, **options)
 
     monkeypatch.setattr(RunStore, "adopt", adopt_late)
     rt.dispatcher.handle(request(attempt=1))
@@ -323,7 +352,8 @@ def test_only_a_pipeline_with_gates_looks_for_parked_requests(rt: Any, gated: bo
     # WHEN a task is dispatched and its job ends
     rt.dispatcher.handle(request(gated=gated))
     end_job(rt, "extract")
-    # THEN the dispatch and the end each look for parked requests to release only when there can be some
-    assert len(lookups) == (2 if gated else 0)
+    # THEN the end looks for parked requests to release only when there can be some (a dispatch that recorded no
+    # task end does not look at all)
+    assert len(lookups) == (1 if gated else 0)
     [attempt] = rt.store.load(EXECUTION).attempts
     assert attempt.status == "SUCCEEDED" and attempt.gated is gated
