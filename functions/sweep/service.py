@@ -17,7 +17,6 @@ from ..observability import logger, measure
 from ..runtime.records import STARTING, Attempt
 from ..runtime.waits import Wait
 
-
 # An ended attempt's answer is sent by whoever recorded the end, at once; the sweeper sends it again only when it is
 # still not delivered this long after (a throttle, a crash), so the two rarely both send (a second one is refused).
 DELIVERY_GRACE = 60

@@ -95,7 +95,7 @@ def test_a_crash_between_start_and_record_is_adopted_by_the_retry(rt: Any, monke
 
 def test_a_retry_after_the_claimers_lease_expired_starts_the_job_itself(rt: Any,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    jobs, tokens = fakes(rt)
+    jobs, _ = fakes(rt)
 
     # GIVEN a dispatcher that died after claiming, before starting the job
     def crash(*args: Any, **kwargs: Any) -> Any:
