@@ -21,11 +21,14 @@ TASK_FAILED = "Sluice.TaskFailed"  # the job ran and failed (non-zero exit, FAIL
 TASK_LOST = "Sluice.TaskLost"  # the service lost track of the job (found by the sweeper); retried
 DISPATCH_FAILED = "Sluice.DispatchFailed"  # the job could not be started (bad config, access); not retried
 TOO_MANY_ITEMS = "Sluice.TooManyItems"  # a foreach list is longer than foreach.max_items; not retried
+REDRIVE_REFUSED = "Sluice.RedriveUnsupported"  # a redriven state attempt (docs/runtime.md, "Redrive"); not retried
 RUN_FAILED = "Sluice.RunFailed"  # the execution's error when any task failed; cause names the tasks
 RETRYABLE_ERRORS = [TASK_FAILED, TASK_LOST, "States.Timeout", "States.HeartbeatTimeout"]
 # Transient errors of the Lambda invoke itself (not of the job); retried on every Lambda-backed state.
+# Lambda.Unknown is how Step Functions reports a dispatcher that died (timed out, ran out of memory, crashed) and
+# Lambda.ClientExecutionTimeoutException one whose invoke timed out: retried, the retry adopts its claim.
 LAMBDA_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                 "Lambda.TooManyRequestsException"]
+                 "Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException", "Lambda.Unknown"]
 
 Action = Literal["run", "prepare", "skip", "fail", "finish", "finalize"]
 TaskStatus = Literal["SUCCEEDED", "FAILED", "SKIPPED", "UPSTREAM_FAILED"]

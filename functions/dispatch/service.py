@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from sluice import template
-from sluice.contract import DISPATCH_FAILED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
+from sluice.contract import DISPATCH_FAILED, REDRIVE_REFUSED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
 
 from ..adapters.clock import Clock, seconds_between, utc_now
 from ..adapters.executions import Executions
@@ -203,7 +203,11 @@ class Dispatcher:
             attempts = view.attempts_of(req.task, req.item_index)
             if self._answered_from_record(req, view, attempts):
                 return
-            if any(req.attempt in (a.retry, a.adopted_by) for a in attempts):
+            same = [a for a in attempts if req.attempt in (a.retry, a.adopted_by)]
+            if same and all(a.ended and a.token != req.task_token for a in same):
+                self._refuse_redrive(req)  # an ended attempt's number again, under another token
+                return
+            if same:
                 return  # the same state attempt delivered twice: its job is started or being started
             if any(max(a.retry, a.adopted_by or 0) > req.attempt for a in attempts):
                 return  # an older state attempt: a later one already owns this task's jobs
@@ -245,11 +249,20 @@ class Dispatcher:
         if req.item_index is None and view.ended(req.task):
             record = view.ledger.task(req.task)
             if record.status == "FAILED":
-                self._answer(req, error=(TASK_FAILED, f"task '{req.task}' is recorded FAILED: {record.error}"))
+                self._refuse_redrive(req, f"task '{req.task}' already failed in this execution ({record.error}); ")
             else:
                 self._answer(req, {"status": record.status})
             return True
         return False
+
+    def _refuse_redrive(self, req: DispatchRequest, why: str = "") -> None:
+        """A Step Functions redrive re-enters failed states with RetryCount 0 again: their attempt numbers would
+        collide with the closed attempts of the first try, so Sluice refuses them (docs/runtime.md, "Redrive")."""
+        logger.warning("refused a redriven (or stale) state attempt", task=req.task, attempt=req.attempt)
+        self._answer(req, error=(REDRIVE_REFUSED, f"{why}task '{req.task}' attempt {req.attempt} was already "
+                                 "tried in this execution: a Step Functions redrive is not supported (its attempt "
+                                 "numbers restart); re-run what did not succeed with `sluice resume "
+                                 f"{req.run_id}` (or POST /runs/{req.run_id}/resume)"))
 
     def _resumed(self, req: DispatchRequest) -> bool:
         """In a resumed run: when the task (or foreach item) succeeded in the original run, take that attempt over

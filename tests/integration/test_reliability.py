@@ -235,3 +235,22 @@ def test_a_lease_is_longer_than_any_function_lives() -> None:
     from infra.constructs.runtime import SPECS
 
     assert max(spec.timeout for spec in SPECS.values()) < LEASE_SECONDS
+
+
+def test_12_a_redriven_state_attempt_is_refused_with_a_pointer_to_resume(rt: Any) -> None:
+    tokens: FakeTokens = rt.tokens
+    # GIVEN a task whose attempt 0 was stopped when the run was stopped
+    rt.dispatcher.handle(request())
+    rt.dispatcher.close(job_of(rt, "extract"), "STOPPED", "the execution is ABORTED")
+    # WHEN the execution is redriven: the state re-enters with RetryCount 0 and a new token
+    rt.dispatcher.handle(request(token="token-redriven"))
+    # THEN it is refused at once, naming `sluice resume`, and no job starts
+    [(how, (error, cause))] = tokens.of("token-redriven")
+    assert (how, error) == ("failure", "Sluice.RedriveUnsupported") and "sluice resume run-1" in cause
+    assert len(rt.jobs["fake"].jobs) == 1
+
+
+def test_12_a_repeated_delivery_of_a_running_attempt_is_not_taken_for_a_redrive(rt: Any) -> None:
+    rt.dispatcher.handle(request())
+    rt.dispatcher.handle(request())
+    assert rt.tokens.of("token-extract-0") == [] and len(rt.jobs["fake"].jobs) == 1
