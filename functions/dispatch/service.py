@@ -126,7 +126,7 @@ class Dispatcher:
         if wait.claimable(self.clock()) and not set(wait.waits_for) - self.store.ended_tasks(wait.run, wait.waits_for):
             self.take(wait)
 
-    def take(self, wait: Wait) -> None:
+    def take(self, wait: Wait, *, running: bool = False) -> None:
         """Claim the wait (one conditional write: exactly one taker), proceed with its request, then mark it done.
         A taker that dies leaves the claim; once its lease expires the next taker proceeds again, which is safe:
         proceeding is idempotent per (execution, task, item, retry)."""
@@ -134,7 +134,8 @@ class Dispatcher:
         if not self.store.claim_wait(wait, holder, self.clock()):
             return
         request = DispatchRequest.model_validate(wait.request)
-        status = self.executions.status(wait.run) if self.executions is not None else "RUNNING"
+        # `running`: the taker is the state machine's own call (its execution is running by definition)
+        status = "RUNNING" if running or self.executions is None else self.executions.status(wait.run)
         if status != "RUNNING":
             # Nothing starts for a stopped run: its tokens are gone with it.
             logger.info("wait cancelled: the execution is not running", task=request.task, execution=status)
@@ -156,7 +157,7 @@ class Dispatcher:
         # park: look again. Whoever claims the wait proceeds.
         if not set(req.wait_for) - self.store.ended_tasks(req.execution_id, req.wait_for):
             self.take(Wait(run=req.execution_id, sk=wait_key(req.task, req.item_index, req.attempt), kind="gate",
-                           request=req.model_dump(mode="json")))
+                           request=req.model_dump(mode="json")), running=True)
         return False
 
     def _record_failure(self, req: DispatchRequest) -> None:

@@ -37,9 +37,13 @@ def run_cost(history: list[dict[str, Any]], items: list[dict[str, Any]], *, memo
     outcomes = [item for item in items if item["sk"].startswith("TASK#") and "#ATTEMPT#" not in item["sk"]]
     completions = sum(1 for item in attempts if item.get("external_id") and item.get("ended_at"))
     invocations = lambda_invokes(history) + completions + RECORD_INVOCATIONS
-    writes = RUN_ITEM_WRITES + len(outcomes) + sum(len(item.get("history") or [1]) for item in attempts)
+    # one write per status change (its history), and one more for an answer marked delivered (answer kept, no
+    # longer in the active index)
+    writes = RUN_ITEM_WRITES + len(outcomes) + sum(
+        len(item.get("history") or [1]) + (1 if item.get("answer") and not item.get("active_pk") else 0)
+        for item in attempts)
     compute: dict[str, float] = {}
-    not_counted = {"DynamoDB reads", "parked requests at gates (2 writes each, deleted when released)",
+    not_counted = {"DynamoDB reads", "parked requests at gates (3 writes each: park, claim, done)",
                    "the sweeper's scheduled invocations (shared by every run)"}
     for attempt in attempts:
         usage = _usage(attempt)

@@ -192,8 +192,9 @@ def test_a_dag_that_is_not_series_parallel_finishes_in_its_critical_path_time(tm
             assert ended[dependency] <= started[name], f"{name} started before {dependency} ended"
     # ... and no earlier: funnel_report did not wait for ingest_spend, which is in the level before it
     assert started["funnel_report"] < ended["ingest_spend"]
-    # ... so the run took its critical path plus scheduling noise, well under the level-by-level ~6 s
-    assert critical <= result["duration_s"] < critical + 2.0, result["duration_s"]
+    # ... so the run is not level by level. (How long it took past its critical path is a benchmark's figure,
+    # bench/local_run.py, not a timed assertion: shared machines are noisy.)
+    assert result["duration_s"] >= critical
 
 
 def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
