@@ -212,9 +212,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
     def setup(self) -> None:
-        # StreamRequestHandler sets this as the socket's timeout: no read (head or body) can block for ever.
-        self.timeout = self.server.bridge.read_timeout
         super().setup()
+        self.connection.settimeout(self.server.bridge.read_timeout)  # no read (head or body) blocks for ever
 
     def _serve(self) -> None:
         bridge = self.server.bridge
