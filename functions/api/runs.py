@@ -12,7 +12,7 @@ from typing import Any
 
 from sluice.run_request import RunRequestError, logical_date, resolve_params
 
-from ..adapters.clock import Clock, iso_utc, parse, utc_now
+from ..adapters.clock import Clock, iso_utc, utc_now
 from ..adapters.run_store import RunStore
 from ..adapters.runs import RunRecords
 from ..adapters.starts import NotSameRunError, Starts, execution_name
@@ -20,6 +20,7 @@ from ..dispatch.service import Dispatcher
 from ..observability import logger
 from . import models
 from .catalog import Catalog
+from .moments import moment
 from .problems import BadRequest, Conflict, NotFound
 
 CANCELLED = "Sluice.Cancelled"  # the execution's error when a run is cancelled through the API
@@ -64,6 +65,23 @@ class Runs:
     def start(self, pipeline_name: str, body: models.StartRun, *, principal: str,
               idempotency_key: str | None) -> models.RunStarted:
         pipeline = self.catalog.get(pipeline_name)
+        run_input = self._input(pipeline_name, body, principal)
+        if idempotency_key:  # the same key names the same execution: Step Functions itself refuses a second run
+            name = execution_name("api", pipeline.name, idempotency_key)
+        else:
+            name = f"api-{self.clock()[:19].replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:12]}"
+        return self._start(pipeline.name, name, run_input)
+
+    def reused(self, pipeline_name: str, body: models.StartRun, *, principal: str, idempotency_key: str) -> Conflict:
+        """The 409 for an Idempotency-Key used before with another body, naming what differs from that run."""
+        name = execution_name("api", pipeline_name, idempotency_key)
+        described = self.starts.describe(self.starts.execution_arn(pipeline_name, name))
+        first = json.loads(described.get("input") or "{}") if described else None
+        return _reused(f"{pipeline_name}:{name}", first, self._input(pipeline_name, body, principal))
+
+    def _input(self, pipeline_name: str, body: models.StartRun, principal: str) -> dict[str, Any]:
+        """The run input a start request asks for (its params checked against the pipeline's types)."""
+        pipeline = self.catalog.get(pipeline_name)
         try:
             params = resolve_params(pipeline, body.params)
         except RunRequestError as exc:
@@ -73,15 +91,9 @@ class Runs:
         if body.reason:
             run_input["trigger"]["reason"] = body.reason
         if body.logical_date is not None:
-            try:
-                run_input["logical_date"] = logical_date(body.logical_date)
-            except ValueError as exc:
-                raise BadRequest(str(exc), errors=[{"field": "logical_date", "reason": str(exc)}]) from None
-        if idempotency_key:  # the same key names the same execution: Step Functions itself refuses a second run
-            name = execution_name("api", pipeline.name, idempotency_key)
-        else:
-            name = f"api-{self.clock()[:19].replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:12]}"
-        return self._start(pipeline.name, name, run_input)
+            moment(body.logical_date, "logical_date")  # in range: backfills and listings compute with it
+            run_input["logical_date"] = logical_date(body.logical_date)
+        return run_input
 
     def _start(self, pipeline: str, name: str, run_input: dict[str, Any], *,
                any_input: bool = False) -> models.RunStarted:
@@ -90,7 +102,7 @@ class Runs:
             started = self.starts.start(pipeline, name, run_input)
         except NotSameRunError as exc:
             if not any_input:
-                raise Conflict(f"{exc}: this idempotency key was used for a different request") from None
+                raise _reused(f"{pipeline}:{name}", exc.existing.run_input, run_input) from None
             started = exc.existing
         run_input = started.run_input or run_input
         ref = RunRef(pipeline, name, started.execution_arn)
@@ -108,13 +120,10 @@ class Runs:
         self.catalog.get(pipeline)
         bounds = {}
         for field, value, default in (("since", since, "0"), ("until", until, "9999")):
-            try:
-                moment = iso_utc(parse(logical_date(value)))[:19] if value else default
-            except ValueError as exc:
-                raise BadRequest(str(exc), errors=[{"field": field, "reason": str(exc)}]) from None
+            bound = iso_utc(moment(value, field))[:19] if value else default
             # A date alone means the whole day: until 2026-11-03 includes runs started that afternoon.
-            bounds[field] = f"{moment[:10]}T23:59:59.999" if field == "until" and value and len(value) == 10 \
-                else moment
+            bounds[field] = f"{bound[:10]}T23:59:59.999" if field == "until" and value and len(value) == 10 \
+                else bound
         items, after = self.runs.page(pipeline, since=bounds["since"], until=bounds["until"], status=status,
                                       limit=limit, after=_untoken(token))
         return models.RunPage(runs=[self._summary(item) for item in items],
@@ -201,6 +210,22 @@ class Runs:
             status=item.get("status"), logical_date=item.get("logical_date"), started_at=item.get("started_at"),
             ended_at=item.get("ended_at"), trigger=item.get("trigger"),
             cost_usd=cost.get("total_usd") if isinstance(cost, dict) else None)
+
+
+def _reused(run_id: str, first: dict[str, Any] | None, wanted: dict[str, Any]) -> Conflict:
+    """409: the key's run `run_id` was started with input `first`; this request wants `wanted`."""
+    if first is None:  # the first request has not started its run (yet): nothing to compare with
+        return Conflict("this Idempotency-Key was used for another request, with a different body")
+    before, after = first.get("params") or {}, wanted.get("params") or {}
+    fields = [f"body.params.{k}" for k in sorted(set(before) | set(after)) if before.get(k, ...) != after.get(k, ...)]
+    if first.get("logical_date") != wanted.get("logical_date"):
+        fields.append("body.logical_date")
+    if (first.get("trigger") or {}).get("reason") != wanted["trigger"].get("reason"):
+        fields.append("body.reason")
+    return Conflict(f"this Idempotency-Key was used for another request (run {run_id}), with a different "
+                    f"{', '.join(fields) or 'body'}: use a new key for a new run",
+                    errors=[{"field": f, "reason": "differs from the request that first used this key"}
+                            for f in fields])
 
 
 def console(arn: str) -> str:

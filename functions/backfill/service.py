@@ -82,14 +82,16 @@ class Backfills:
         self.client, self.table, self.starts, self.runs = client, table, starts, runs
         self.ttl_days, self.clock = ttl_days, clock
 
-    def create(self, backfill_id: str, pipeline: Pipeline, dates: list[dict[str, Any]], *, mode: str,
-               max_concurrent: int, params: dict[str, Any], principal: str) -> tuple[dict[str, Any], bool]:
+    def create(self, backfill_id: str, pipeline: Pipeline, dates: list[dict[str, Any]], *, start: str, end: str,
+               mode: str, max_concurrent: int, params: dict[str, Any],
+               principal: str) -> tuple[dict[str, Any], bool]:
         """Record the backfill and start its first runs; (item, created). A repeated create (same id) starts
         whatever its first attempt may not have, and returns the item as it is."""
         now = self.clock()
         chosen = [d for d in dates if d["action"] == "run"]
         item = {"pk": f"BACKFILL#{backfill_id}", "sk": "BACKFILL", "id": backfill_id, "pipeline": pipeline.name,
-                "mode": mode, "max_concurrent": max_concurrent, "created_by": principal, "created_at": now,
+                "start": start, "end": end, "mode": mode, "max_concurrent": max_concurrent,
+                "created_by": principal, "created_at": now,
                 "dates": json.dumps(dates), "runs": json.dumps([d["logical_date"] for d in chosen]),
                 "schedules": json.dumps([s.params for s in pipeline.schedules]), "params": json.dumps(params),
                 "next": min(max_concurrent, len(chosen)), "ended": [], "expires_at": expiry(now, self.ttl_days)}
