@@ -170,11 +170,7 @@ class Runs:
         cause = f"cancelled by {principal}: {body.reason}"
         self.starts.stop(ref.arn, CANCELLED, cause)
         self.runs.annotate(ref.arn, cancelled={"by": principal, "reason": body.reason, "at": self.clock()})
-        stopped = 0
-        for attempt in self.store.load(ref.arn).attempts:  # the jobs too, now: not at the sweeper's next round
-            if not attempt.ended:
-                self.dispatcher.close(attempt, "STOPPED", cause)
-                stopped += 1
+        stopped = self._stop_jobs(ref, cause)
         logger.info("run cancelled", run=ref.id, by=principal, jobs_stopped=stopped)
         return models.Cancelled(id=ref.id, status="ABORTED", cancelled_by=principal, reason=body.reason,
                                 jobs_stopped=stopped)
@@ -189,6 +185,11 @@ class Runs:
             raise Conflict(f"run {ref.id} is still running: cancel it first, or wait for its end")
         if status == "SUCCEEDED":
             raise Conflict(f"run {ref.id} succeeded: there is nothing to resume (start a new run instead)")
+        # An execution stopped outside the API (the console) leaves its jobs running until the sweeper's round,
+        # 15 minutes on: stop them now, or the resumed run would run a second job for the same task.
+        stopped = self._stop_jobs(ref, f"stopped by {principal} to resume run {ref.id}: its execution is {status}")
+        if stopped:
+            logger.info("stopped the jobs of the run resumed", run=ref.id, jobs_stopped=stopped)
         original = json.loads(described.get("input") or "{}")
         trigger: dict[str, Any] = {"type": "resume", "of": ref.id, "by": principal}
         if body.reason:
@@ -201,6 +202,15 @@ class Runs:
         started = self._start(ref.pipeline, execution_name("resume", ref.arn), run_input, any_input=True)
         self.runs.annotate(ref.arn, resumed_by=started.id)
         return started
+
+    def _stop_jobs(self, ref: RunRef, cause: str) -> int:
+        """Stop the jobs of the run's unfinished attempts (child runs included), closing each STOPPED; how many."""
+        stopped = 0
+        for attempt in self.store.load(ref.arn).attempts:
+            if not attempt.ended:
+                self.dispatcher.close(attempt, "STOPPED", cause)
+                stopped += 1
+        return stopped
 
     def _summary(self, item: dict[str, Any]) -> models.RunSummary:
         cost = item.get("cost")
