@@ -5,20 +5,13 @@ Requests go through the real Lambda handler (tests/support/api.py) on moto, as i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.api import Cloud, api_cloud
+from tests.support.api import Cloud
 
 pytestmark = pytest.mark.moto
-
-
-@pytest.fixture
-def cloud() -> Iterator[Cloud]:
-    with api_cloud() as found:
-        yield found
 
 
 def _fields(body: dict[str, Any]) -> list[str]:

@@ -7,20 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from functions.adapters.tokens import TokenGoneError
-from tests.support.api import Cloud, api_cloud
+from tests.support.api import Cloud
 
 pytestmark = pytest.mark.moto
-
-
-@pytest.fixture
-def cloud() -> Iterator[Cloud]:
-    with api_cloud() as found:
-        yield found
 
 
 def _console_stop(cloud: Cloud, arn: str) -> None:
