@@ -108,6 +108,8 @@ class BackfillApi:
                 view.status = "PENDING"
                 if entry["logical_date"] in started:
                     view.status = statuses.get(started[entry["logical_date"]]) or "STARTING"
+                if entry["logical_date"] in item["failed"]:  # retried by run ends, a repeated POST, periodically
+                    view.status, view.error = "START_FAILED", item["failed"][entry["logical_date"]]
             dates.append(view)
         done = len(item["ended"]) >= len(item["runs"])
         return models.BackfillView(id=backfill_id, pipeline=item["pipeline"], mode=item["mode"], dry_run=False,
