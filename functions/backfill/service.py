@@ -164,6 +164,7 @@ class Backfills:
         outcome: dict[str, int] = {}
         pages = self.client.get_paginator("query").paginate(
             TableName=self.table, KeyConditionExpression="pk = :pk", ConsistentRead=True,
+            FilterExpression="attribute_exists(#pending)", ExpressionAttributeNames={"#pending": "pending"},
             ExpressionAttributeValues=to_item({":pk": RETRY_PK}))
         for page in pages:
             for marked in page["Items"]:
@@ -238,12 +239,23 @@ class Backfills:
         logger.info("backfill run started", backfill=item["id"], logical_date=date, new_run=started.created)
         return None
 
+    # The marks are written with UpdateItem only: the record function's role may get, query and update, no more.
     def _mark_retry(self, backfill_id: str) -> None:
-        self.client.put_item(TableName=self.table, Item=to_item({"pk": RETRY_PK, "sk": backfill_id,
-                                                                 "expires_at": self._expiry()}))
+        self.client.update_item(TableName=self.table, Key=to_item({"pk": RETRY_PK, "sk": backfill_id}),
+                                UpdateExpression="SET #pending = :yes, expires_at = :expires",
+                                ExpressionAttributeNames={"#pending": "pending"},
+                                ExpressionAttributeValues=to_item({":yes": True, ":expires": self._expiry()}))
 
     def _unmark_retry(self, backfill_id: str) -> None:
-        self.client.delete_item(TableName=self.table, Key=to_item({"pk": RETRY_PK, "sk": backfill_id}))
+        try:  # cleared, and left to expire at once (TTL deletes it)
+            self.client.update_item(TableName=self.table, Key=to_item({"pk": RETRY_PK, "sk": backfill_id}),
+                                    UpdateExpression="REMOVE #pending SET expires_at = :now",
+                                    ConditionExpression="attribute_exists(pk)",
+                                    ExpressionAttributeNames={"#pending": "pending"},
+                                    ExpressionAttributeValues=to_item({":now": expiry(self.clock(), 0)}))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
 
     def _expiry(self) -> int:
         return expiry(self.clock(), self.ttl_days)
