@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from ..observability import logger, redacted
 from . import models
+from .moments import body_problem
 from .problems import ApiProblem, problem
 from .service import api
 
@@ -59,6 +60,8 @@ def refused(event: Any) -> dict[str, Any] | None:
     elif body and types and types[0].split(";")[0].strip().lower() != "application/json":
         answer = problem(415, "Unsupported media type", f"the body is {types[0][:100]}; send JSON "
                                                         "(Content-Type: application/json)")
+    elif body and (why := body_problem(base64.b64decode(body).decode() if event.get("isBase64Encoded") else body)):
+        answer = problem(400, "Invalid request", why, [{"field": "body", "reason": why}])
     else:
         return None
     return _proxy_response(answer)
@@ -197,6 +200,14 @@ def _reused_key(exc: IdempotencyValidationError) -> Response[str]:
 @app.exception_handler(IdempotencyAlreadyInProgressError)  # type: ignore[untyped-decorator]
 def _in_progress(exc: IdempotencyAlreadyInProgressError) -> Response[str]:
     return problem(409, "Conflict", "a request with this Idempotency-Key is in progress; repeat it in a moment")
+
+
+@app.exception_handler(OverflowError)  # type: ignore[untyped-decorator]
+def _out_of_range(exc: OverflowError) -> Response[str]:
+    # The fields that take times are range-checked (moments.moment): this is the net under any that is not.
+    logger.exception("time out of range")
+    return problem(400, "Invalid request", f"a time in the request is out of range: {exc}",
+                   [{"field": "request", "reason": "a time out of range"}])
 
 
 @app.not_found

@@ -165,7 +165,9 @@ class BackfillDate(BaseModel):
     action: Literal["run", "skip"]
     reason: str
     id: str | None = Field(None, description="the run started (or planned) for this date")
-    status: str | None = None
+    status: str | None = Field(None, description="its run's status; START_FAILED: its start failed (error) and is "
+                               "retried")
+    error: str | None = Field(None, description="why its last start failed")
 
 
 class BackfillView(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 from sluice.run_request import RunRequestError, logical_date, resolve_params
 
-from ..adapters.clock import Clock, iso_utc, parse, utc_now
+from ..adapters.clock import Clock, iso_utc, utc_now
 from ..adapters.run_store import RunStore
 from ..adapters.runs import RunRecords
 from ..adapters.starts import NotSameRunError, Starts, execution_name
@@ -20,6 +20,7 @@ from ..dispatch.service import Dispatcher
 from ..observability import logger
 from . import models
 from .catalog import Catalog
+from .moments import moment
 from .problems import BadRequest, Conflict, NotFound
 
 CANCELLED = "Sluice.Cancelled"  # the execution's error when a run is cancelled through the API
@@ -64,6 +65,23 @@ class Runs:
     def start(self, pipeline_name: str, body: models.StartRun, *, principal: str,
               idempotency_key: str | None) -> models.RunStarted:
         pipeline = self.catalog.get(pipeline_name)
+        run_input = self._input(pipeline_name, body, principal)
+        if idempotency_key:  # the same key names the same execution: Step Functions itself refuses a second run
+            name = execution_name("api", pipeline.name, idempotency_key)
+        else:
+            name = f"api-{self.clock()[:19].replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:12]}"
+        return self._start(pipeline.name, name, run_input)
+
+    def reused(self, pipeline_name: str, body: models.StartRun, *, principal: str, idempotency_key: str) -> Conflict:
+        """The 409 for an Idempotency-Key used before with another body, naming what differs from that run."""
+        name = execution_name("api", pipeline_name, idempotency_key)
+        described = self.starts.describe(self.starts.execution_arn(pipeline_name, name))
+        first = json.loads(described.get("input") or "{}") if described else None
+        return _reused(f"{pipeline_name}:{name}", first, self._input(pipeline_name, body, principal))
+
+    def _input(self, pipeline_name: str, body: models.StartRun, principal: str) -> dict[str, Any]:
+        """The run input a start request asks for (its params checked against the pipeline's types)."""
+        pipeline = self.catalog.get(pipeline_name)
         try:
             params = resolve_params(pipeline, body.params)
         except RunRequestError as exc:
@@ -73,15 +91,9 @@ class Runs:
         if body.reason:
             run_input["trigger"]["reason"] = body.reason
         if body.logical_date is not None:
-            try:
-                run_input["logical_date"] = logical_date(body.logical_date)
-            except ValueError as exc:
-                raise BadRequest(str(exc), errors=[{"field": "logical_date", "reason": str(exc)}]) from None
-        if idempotency_key:  # the same key names the same execution: Step Functions itself refuses a second run
-            name = execution_name("api", pipeline.name, idempotency_key)
-        else:
-            name = f"api-{self.clock()[:19].replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:12]}"
-        return self._start(pipeline.name, name, run_input)
+            moment(body.logical_date, "logical_date")  # in range: backfills and listings compute with it
+            run_input["logical_date"] = logical_date(body.logical_date)
+        return run_input
 
     def _start(self, pipeline: str, name: str, run_input: dict[str, Any], *,
                any_input: bool = False) -> models.RunStarted:
@@ -90,7 +102,7 @@ class Runs:
             started = self.starts.start(pipeline, name, run_input)
         except NotSameRunError as exc:
             if not any_input:
-                raise Conflict(f"{exc}: this idempotency key was used for a different request") from None
+                raise _reused(f"{pipeline}:{name}", exc.existing.run_input, run_input) from None
             started = exc.existing
         run_input = started.run_input or run_input
         ref = RunRef(pipeline, name, started.execution_arn)
@@ -108,13 +120,10 @@ class Runs:
         self.catalog.get(pipeline)
         bounds = {}
         for field, value, default in (("since", since, "0"), ("until", until, "9999")):
-            try:
-                moment = iso_utc(parse(logical_date(value)))[:19] if value else default
-            except ValueError as exc:
-                raise BadRequest(str(exc), errors=[{"field": field, "reason": str(exc)}]) from None
+            bound = iso_utc(moment(value, field))[:19] if value else default
             # A date alone means the whole day: until 2026-11-03 includes runs started that afternoon.
-            bounds[field] = f"{moment[:10]}T23:59:59.999" if field == "until" and value and len(value) == 10 \
-                else moment
+            bounds[field] = f"{bound[:10]}T23:59:59.999" if field == "until" and value and len(value) == 10 \
+                else bound
         items, after = self.runs.page(pipeline, since=bounds["since"], until=bounds["until"], status=status,
                                       limit=limit, after=_untoken(token))
         return models.RunPage(runs=[self._summary(item) for item in items],
@@ -161,11 +170,7 @@ class Runs:
         cause = f"cancelled by {principal}: {body.reason}"
         self.starts.stop(ref.arn, CANCELLED, cause)
         self.runs.annotate(ref.arn, cancelled={"by": principal, "reason": body.reason, "at": self.clock()})
-        stopped = 0
-        for attempt in self.store.load(ref.arn).attempts:  # the jobs too, now: not at the sweeper's next round
-            if not attempt.ended:
-                self.dispatcher.close(attempt, "STOPPED", cause)
-                stopped += 1
+        stopped = self._stop_jobs(ref, cause)
         logger.info("run cancelled", run=ref.id, by=principal, jobs_stopped=stopped)
         return models.Cancelled(id=ref.id, status="ABORTED", cancelled_by=principal, reason=body.reason,
                                 jobs_stopped=stopped)
@@ -180,6 +185,11 @@ class Runs:
             raise Conflict(f"run {ref.id} is still running: cancel it first, or wait for its end")
         if status == "SUCCEEDED":
             raise Conflict(f"run {ref.id} succeeded: there is nothing to resume (start a new run instead)")
+        # An execution stopped outside the API (the console) leaves its jobs running until the sweeper's round,
+        # 15 minutes on: stop them now, or the resumed run would run a second job for the same task.
+        stopped = self._stop_jobs(ref, f"stopped by {principal} to resume run {ref.id}: its execution is {status}")
+        if stopped:
+            logger.info("stopped the jobs of the run resumed", run=ref.id, jobs_stopped=stopped)
         original = json.loads(described.get("input") or "{}")
         trigger: dict[str, Any] = {"type": "resume", "of": ref.id, "by": principal}
         if body.reason:
@@ -193,6 +203,15 @@ class Runs:
         self.runs.annotate(ref.arn, resumed_by=started.id)
         return started
 
+    def _stop_jobs(self, ref: RunRef, cause: str) -> int:
+        """Stop the jobs of the run's unfinished attempts (child runs included), closing each STOPPED; how many."""
+        stopped = 0
+        for attempt in self.store.load(ref.arn).attempts:
+            if not attempt.ended:
+                self.dispatcher.close(attempt, "STOPPED", cause)
+                stopped += 1
+        return stopped
+
     def _summary(self, item: dict[str, Any]) -> models.RunSummary:
         cost = item.get("cost")
         pipeline, name = item["pipeline"], item["run_id"]
@@ -201,6 +220,22 @@ class Runs:
             status=item.get("status"), logical_date=item.get("logical_date"), started_at=item.get("started_at"),
             ended_at=item.get("ended_at"), trigger=item.get("trigger"),
             cost_usd=cost.get("total_usd") if isinstance(cost, dict) else None)
+
+
+def _reused(run_id: str, first: dict[str, Any] | None, wanted: dict[str, Any]) -> Conflict:
+    """409: the key's run `run_id` was started with input `first`; this request wants `wanted`."""
+    if first is None:  # the first request has not started its run (yet): nothing to compare with
+        return Conflict("this Idempotency-Key was used for another request, with a different body")
+    before, after = first.get("params") or {}, wanted.get("params") or {}
+    fields = [f"body.params.{k}" for k in sorted(set(before) | set(after)) if before.get(k, ...) != after.get(k, ...)]
+    if first.get("logical_date") != wanted.get("logical_date"):
+        fields.append("body.logical_date")
+    if (first.get("trigger") or {}).get("reason") != wanted["trigger"].get("reason"):
+        fields.append("body.reason")
+    return Conflict(f"this Idempotency-Key was used for another request (run {run_id}), with a different "
+                    f"{', '.join(fields) or 'body'}: use a new key for a new run",
+                    errors=[{"field": f, "reason": "differs from the request that first used this key"}
+                            for f in fields])
 
 
 def console(arn: str) -> str:

@@ -12,17 +12,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 
 from sluice.contract import config_hash
-from sluice.run_request import RunRequestError, logical_date, resolve_params
+from sluice.run_request import RunRequestError, resolve_params
 from sluice.schedule_times import pipeline_next_times
 from sluice.spec import Pipeline
 
-from ..adapters.clock import parse
+from ..adapters.clock import iso_utc
 from ..backfill.service import BackfillError, Backfills, plan
 from ..runtime.wiring import Runtime, runtime
 from . import models
 from .catalog import Catalog
+from .moments import moments
 from .problems import BadRequest, Conflict, NotFound
 from .runs import Runs
 
@@ -63,7 +65,7 @@ class BackfillApi:
     def start(self, name: str, body: models.Backfill, *, principal: str,
               idempotency_key: str | None) -> models.BackfillView:
         pipeline = self.catalog.get(name)
-        since, until = self._moment(body.start, "start"), self._moment(body.end, "end")
+        since, until = moments(start=body.start, end=body.end)
         try:
             params = resolve_params(pipeline, body.params) if body.params else {}
             dates = plan(pipeline, since, until, body.mode,
@@ -73,16 +75,21 @@ class BackfillApi:
                              errors=[{"field": f, "reason": r} for f, r in exc.problems]) from None
         except BackfillError as exc:
             raise BadRequest(str(exc)) from None
+        except OverflowError:  # the schedule's maths went past the calendar's end: the range is too close to it
+            reason = "out of range: the schedule's times around it fall outside the calendar"
+            raise BadRequest(f"start/end: {reason}", errors=[{"field": "start", "reason": reason},
+                                                             {"field": "end", "reason": reason}]) from None
         if body.dry_run:
             return models.BackfillView(pipeline=name, mode=body.mode, dry_run=True, max_concurrent=body.max_concurrent,
                                        status="PLANNED", dates=[_date(d) for d in dates])
         key = idempotency_key or uuid.uuid4().hex
         backfill_id = hashlib.sha256(f"{name}|{key}".encode()).hexdigest()[:16]
-        item, created = self.backfills.create(backfill_id, pipeline, dates, mode=body.mode,
-                                              max_concurrent=body.max_concurrent, params=params, principal=principal)
-        if not created and (item["mode"], item["max_concurrent"], item["params"]) != (
-                body.mode, body.max_concurrent, params):
-            raise Conflict("this Idempotency-Key was used for a different backfill request")
+        request: dict[str, Any] = {"start": iso_utc(since), "end": iso_utc(until), "mode": body.mode,
+                                   "max_concurrent": body.max_concurrent, "params": params}
+        found = self.backfills.get(backfill_id)
+        if found is not None:
+            _same_backfill(found, request)
+        self.backfills.create(backfill_id, pipeline, dates, principal=principal, **request)
         return self.view(backfill_id)
 
     def view(self, backfill_id: str) -> models.BackfillView:
@@ -101,18 +108,24 @@ class BackfillApi:
                 view.status = "PENDING"
                 if entry["logical_date"] in started:
                     view.status = statuses.get(started[entry["logical_date"]]) or "STARTING"
+                if entry["logical_date"] in item["failed"]:  # retried by run ends, a repeated POST, periodically
+                    view.status, view.error = "START_FAILED", item["failed"][entry["logical_date"]]
             dates.append(view)
         done = len(item["ended"]) >= len(item["runs"])
         return models.BackfillView(id=backfill_id, pipeline=item["pipeline"], mode=item["mode"], dry_run=False,
                                    max_concurrent=int(item["max_concurrent"]), status="DONE" if done else "RUNNING",
                                    dates=dates, created_by=item["created_by"], created_at=item["created_at"])
 
-    @staticmethod
-    def _moment(text: str, field: str) -> dt.datetime:
-        try:
-            return parse(logical_date(text))
-        except ValueError as exc:
-            raise BadRequest(str(exc), errors=[{"field": field, "reason": str(exc)}]) from None
+
+def _same_backfill(item: dict[str, Any], request: dict[str, Any]) -> None:
+    """409 unless `request` is the one that made the backfill `item` (its key's first use)."""
+    # Backfills recorded before their range was kept have no start or end: those are not compared.
+    differ = [f"body.{k}" for k, v in request.items() if k in item and item[k] != v]
+    if differ:
+        raise Conflict(f"this Idempotency-Key was used for another request (backfill {item['id']}), with a "
+                       f"different {', '.join(differ)}: use a new key for a new backfill",
+                       errors=[{"field": f, "reason": "differs from the request that first used this key"}
+                               for f in differ])
 
 
 def _date(entry: dict[str, Any]) -> models.BackfillDate:
@@ -173,7 +186,10 @@ class Api:
         request = {"key": f"{name}|{idempotency_key}", "body": body.model_dump(), "pipeline": name,
                    "principal": principal, "idempotency_key": idempotency_key}
         self._ran.value = False
-        started = models.RunStarted.model_validate(self._start_once(request=request))
+        try:
+            started = models.RunStarted.model_validate(self._start_once(request=request))
+        except IdempotencyValidationError:
+            raise self.runs.reused(name, body, principal=principal, idempotency_key=idempotency_key) from None
         if not self._ran.value:  # the first request's answer, replayed: this request started nothing
             started.created = False
         return started

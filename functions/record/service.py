@@ -32,13 +32,18 @@ class Recorder:
         if identity is None:
             return "ignored: not a Sluice state machine"
         pipeline, config_hash = identity
+        recorded = self.runs.record(event, pipeline, config_hash)
+        if recorded:
+            self._recorded(event, pipeline)
         if event.status in RUN_ENDS:
-            # Before anything else, and on a repeated end too: advancing counts each run's end once, and a
-            # crash after recording must not leave the backfill one run short.
+            # Last, once the end is recorded (the next date's start may fail: the run must not stay RUNNING for it),
+            # and on a repeated end too: advancing counts each run's end once, so a crash before it is made good
+            # when the event is delivered again.
             self._advance_backfill(event)
-        if not self.runs.record(event, pipeline, config_hash):
-            return f"ignored: a later status is recorded than {event.status}"
-        # Counted once: a repeated or late event changes nothing above and returns before this.
+        return f"run {event.status}" if recorded else f"ignored: a later status is recorded than {event.status}"
+
+    def _recorded(self, event: ExecutionEvent, pipeline: str) -> None:
+        """What follows a status change recorded: metrics, cost, notices (once: a repeated event is not recorded)."""
         measure(RUN_METRICS[event.status], 1, MetricUnit.Count, pipeline=pipeline)
         if event.status == "SUCCEEDED":  # a run that succeeds, even after its deadline, clears a missed deadline
             measure("DeadlineMissed", 0, MetricUnit.Count, pipeline=pipeline)
@@ -49,7 +54,6 @@ class Recorder:
             self._cost(event.execution_arn, pipeline)
         if self.notices is not None:
             self.notices.run_ended(event, pipeline)
-        return f"run {event.status}"
 
     def _advance_backfill(self, event: ExecutionEvent) -> None:
         trigger = event.input.get("trigger") if isinstance(event.input, dict) else None

@@ -30,6 +30,7 @@ LOCAL_ACCOUNT_ID = "123456789012"  # moto's default account, so ARNs agree with 
 LOCAL_API_ID = "sluicelocal"
 METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")  # what a REST API's ANY method covers
 INTEGRATION_TIMEOUT_MS = 29_000  # API Gateway's default integration timeout: what the handler's context reports
+READ_TIMEOUT_S = 10.0  # a client silent this long mid-request (a Content-Length past its body) gets a 400
 _DRAIN_LIMIT = 16 * 1024 * 1024  # an oversize body up to this is read and dropped, so the client sees the 413
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive"}
@@ -131,9 +132,10 @@ class BridgeServer:
     """The running bridge: `start_in_thread()` or `serve_forever()`, then `shutdown()`; or use it in a `with`."""
 
     def __init__(self, handler: Handler, *, host: str, port: int, max_body_bytes: int, access_log: bool,
-                 principal: str | None, stage: str) -> None:
+                 principal: str | None, stage: str, read_timeout: float = READ_TIMEOUT_S) -> None:
         _require_loopback(host)
         self.handler, self.max_body_bytes, self.access_log = handler, max_body_bytes, access_log
+        self.read_timeout = read_timeout
         self.principal, self.stage = principal, stage
         self._httpd = _HTTPServer((host, port), _RequestHandler, bridge=self)
         bound = str(self._httpd.server_address[0])
@@ -174,10 +176,12 @@ class BridgeServer:
 
 
 def serve(handler: Handler, *, host: str = "127.0.0.1", port: int = 0, max_body_bytes: int = MAX_BODY_BYTES,
-          access_log: bool = False, principal: str | None = None, stage: str = "local") -> BridgeServer:
-    """Bind a bridge to `handler` on a loopback address (port 0: any free one); it serves once started."""
+          access_log: bool = False, principal: str | None = None, stage: str = "local",
+          read_timeout: float = READ_TIMEOUT_S) -> BridgeServer:
+    """Bind a bridge to `handler` on a loopback address (port 0: any free one); it serves once started.
+    A request whose head or body does not arrive within `read_timeout` seconds is answered 400 (or dropped)."""
     return BridgeServer(handler, host=host, port=port, max_body_bytes=max_body_bytes, access_log=access_log,
-                        principal=principal, stage=stage)
+                        principal=principal, stage=stage, read_timeout=read_timeout)
 
 
 def _require_loopback(host: str) -> None:
@@ -207,20 +211,29 @@ class _HTTPServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     server: _HTTPServer
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.bridge.read_timeout)  # no read (head or body) blocks for ever
+
     def _serve(self) -> None:
         bridge = self.server.bridge
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             return self._send(HTTPStatus.LENGTH_REQUIRED, problem(411, "send the body with a Content-Length"))
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return self._send(HTTPStatus.BAD_REQUEST, problem(400, "the Content-Length header is not a number"))
+        text = (self.headers.get("Content-Length") or "0").strip()
+        if not text.isascii() or not text.lstrip("-").isdigit():
+            return self._refuse(f"the Content-Length header is not a number of bytes: {text[:40]!r}")
+        length = int(text)
+        if length < 0:
+            return self._refuse(f"the Content-Length header is negative ({length}): send the body's size in bytes")
         if length > bridge.max_body_bytes:
             if length <= _DRAIN_LIMIT:
-                self.rfile.read(length)
+                self._read(length)
             return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, problem(
                 413, f"the request body is {length} bytes; the API accepts at most {bridge.max_body_bytes}"))
-        body = self.rfile.read(length) if length else b""
+        body = self._read(length) if length else b""
+        if len(body) < length:
+            return self._refuse(f"the body ended after {len(body)} of the {length} bytes its Content-Length "
+                                f"announced (nothing more came for {bridge.read_timeout:g} s)")
         target = urlsplit(self.path)
         headers: dict[str, list[str]] = {}
         for name, value in self.headers.items():
@@ -237,6 +250,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return self._send(HTTPStatus.BAD_GATEWAY, problem(
                 502, f"the API handler failed: {type(error).__name__}: {error}"))
         self._send(status, out_body, out_headers)
+
+    def _read(self, length: int) -> bytes:
+        """Up to `length` bytes of the body: fewer when the client stops sending for longer than the timeout."""
+        body = b""
+        try:
+            while len(body) < length:
+                chunk = self.rfile.read1(length - len(body))
+                if not chunk:
+                    break
+                body += chunk
+        except TimeoutError:
+            pass
+        return body
+
+    def _refuse(self, detail: str) -> None:
+        self.close_connection = True  # what follows on this connection cannot be told from the bad request's body
+        self._send(HTTPStatus.BAD_REQUEST, problem(400, detail))
 
     do_DELETE = do_GET = do_HEAD = do_OPTIONS = do_PATCH = do_POST = do_PUT = _serve
 

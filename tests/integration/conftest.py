@@ -14,3 +14,12 @@ def aws_env(monkeypatch):
         monkeypatch.setenv(key, value)
     # moto's interpreter logs every failed state as an exception; failures are what some tests are about.
     logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
+
+
+@pytest.fixture
+def cloud():
+    """The run API's handler on moto with the example pipelines (tests/support/api.py), for the run API tests."""
+    from tests.support.api import api_cloud  # moto and the API's modules only for the tests that use it
+
+    with api_cloud() as found:
+        yield found

@@ -12,21 +12,14 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from functions.adapters.tokens import TokenGoneError
-from tests.support.api import WHO, Cloud, api_cloud
+from tests.support.api import WHO, Cloud
 
 pytestmark = pytest.mark.moto
-
-
-@pytest.fixture
-def cloud() -> Iterator[Cloud]:
-    with api_cloud() as found:
-        yield found
 
 
 def problem_fields(body: dict[str, Any]) -> list[str]:
