@@ -15,7 +15,7 @@ from .models import (
     EmrServerlessJobRunStateChange,
     EmrStepStatusChange,
     GlueJobStateChange,
-    LambdaDestinationResult,
+    LambdaInvocationRecord,
     SfnExecutionStatusChange,
 )
 from .types import EventError, ExecutionEvent, JobEvent
@@ -113,12 +113,12 @@ def ecs(event: EcsTaskStateChange) -> JobEvent:
     return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, usage=spent)
 
 
-def lambda_result(event: LambdaDestinationResult) -> JobEvent:
-    d = event.detail
-    request_id, time = d.requestContext.requestId, iso(event.time)
-    if event.detail_type.endswith("Success"):
-        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=d.responsePayload)
-    payload, condition = d.responsePayload, d.requestContext.condition
+def lambda_result(record: LambdaInvocationRecord) -> JobEvent:
+    request_id, time = record.requestContext.requestId, iso(record.timestamp)
+    payload, condition = record.responsePayload, record.requestContext.condition
+    failed = record.responseContext is not None and record.responseContext.functionError
+    if condition == "Success" and not failed:
+        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=payload)
     if isinstance(payload, dict):
         text = joined(payload.get("errorType"), payload.get("errorMessage"))
     else:
