@@ -9,7 +9,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ..events.jobs import parse_completion
-from ..events.types import EventError
+from ..events.types import EventError, NotAJobError
 from ..observability import logger, metrics, redacted, tracer
 from ..runtime.wiring import runtime
 
@@ -21,6 +21,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     metrics.add_metric(name="CompletionEvents", unit=MetricUnit.Count, value=1)
     try:
         job_event, event_id = parse_completion(event)
+    except NotAJobError as exc:
+        logger.info("ignored event", reason=str(exc))
+        return {"result": f"ignored: {exc}"}
     except EventError as exc:
         # Retrying cannot fix a malformed event: log it whole and drop it, touching no record.
         logger.error("rejected event", reason=str(exc), event=redacted(event))

@@ -1,5 +1,5 @@
 """EventBridge events and Lambda invocation records -> JobEvent / ExecutionEvent: documented shapes map exactly;
-anything else is an EventError (a Lambda result from a bus is refused)."""
+anything else is an EventError (a top-level run's end a NotAJobError; a Lambda result from a bus is refused)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.events.jobs import event_kind, parse_completion, parse_execution_event, parse_job_event
-from functions.events.types import EventError, ExecutionEvent, JobEvent
+from functions.events.types import EventError, ExecutionEvent, JobEvent, NotAJobError
 
 EVENTS = Path(__file__).parent.parent / "events"
 # A Lambda destination's events on a bus: what anyone allowed events:PutEvents can send, refused (docs/guarantees.md)
@@ -161,7 +161,36 @@ def test_a_lambda_result_from_an_event_bus_is_refused(name: str) -> None:
     # WHEN parsed THEN it is refused, saying why and what is taken instead
     with pytest.raises(EventError, match=r"refused: source 'lambda', .* came through an event bus, where anyone") as e:
         parse_completion(load(name))
-    assert "invocation record its destination delivers" in str(e.value)
+    assert not isinstance(e.value, NotAJobError) and "invocation record its destination delivers" in str(e.value)
+
+
+@pytest.mark.parametrize("name", sorted(EXECUTIONS))
+def test_a_top_level_runs_execution_event_is_no_job(name: str) -> None:
+    # GIVEN a documented execution event of a scheduled run (no Sluice task started it) WHEN parsed for complete
+    # THEN it is no job's event, and says so
+    with pytest.raises(NotAJobError, match=r"is not a child run of a Sluice task .*trigger is 'schedule'"):
+        parse_completion(load(name))
+
+
+@pytest.mark.parametrize(("name", "child"), [("f3b1c0a9d8e7f6a5b4c3d2e1f0a9b8c7", True),
+                                             ("scheduled-20250314T080000Z", False), ("api-f3b1c0a9d8e7f6a5", False)])
+def test_an_execution_event_without_its_input_is_told_by_its_name(name: str, child: bool) -> None:
+    # GIVEN an execution event whose input was too large to include WHEN parsed for complete
+    event = _with("sfn_execution_succeeded", _set(input=None, name=name))
+    # THEN a child run is named by its attempt's key (32 hex digits); any other name is no job
+    if child:
+        assert parse_completion(event)[0].status == "SUCCEEDED"
+    else:
+        with pytest.raises(NotAJobError, match="trigger is missing"):
+            parse_completion(event)
+
+
+@pytest.mark.parametrize("name", sorted(EXECUTIONS))
+def test_each_execution_event_reduces_to_the_exact_execution_event(name: str) -> None:
+    # GIVEN a Step Functions execution status change WHEN parsed for the record function
+    execution = parse_execution_event(load(name))
+    # THEN epoch-millisecond dates become ISO 8601 UTC and input/output JSON strings are parsed
+    assert execution == EXECUTIONS[name]
 
 
 def _with(name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
