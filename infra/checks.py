@@ -41,6 +41,7 @@ def check(pipelines: Mapping[str, Pipeline], config: EnvConfig) -> Findings:
                 why = (f"lambda_destinations is off in environment '{config.name}'" if not config.lambda_destinations
                        else "Sluice sets asynchronous-invoke destinations only on functions named literally")
                 warnings.append(f"pipeline '{name}', task '{task_name}': {why}; give '{function}' destinations "
-                                "(success and failure) to the default event bus yourself, or its end is never heard "
-                                "(the sweeper cannot ask Lambda about an invocation)")
+                                f"(success and failure) to the function {config.prefix}complete yourself (its role "
+                                "needs lambda:InvokeFunction on it), or its end is never heard (the sweeper cannot ask "
+                                "Lambda about an invocation; a result on an event bus is refused)")
     return Findings(errors, warnings)

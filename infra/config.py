@@ -31,7 +31,7 @@ class EnvConfig(BaseModel):
     architecture: Literal["arm64", "x86_64"] = "arm64"
     record_ttl_days: Annotated[int, Field(ge=1)] = 90
     # Sluice sets the async-invoke destinations of the functions Lambda tasks name; off, the deploy does not need
-    # those functions to exist yet, and each must get its destinations (to the default event bus) elsewhere.
+    # those functions to exist yet, and each must get its destinations (to the complete function) elsewhere.
     lambda_destinations: bool = True
     # A CloudWatch dashboard per pipeline ($3 a month each past the free three); the overview is always made.
     pipeline_dashboards: bool = True

@@ -1,4 +1,5 @@
-"""Lambda entry point of the completion function: job state-change events from EventBridge."""
+"""Lambda entry point of the completion function: job state-change events from EventBridge, and Lambda tasks'
+invocation records from Lambda (this function is their destination)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from ..events.jobs import parse_job_event
-from ..events.types import EventError
+from ..events.jobs import parse_completion
+from ..events.types import EventError, NotAJobError
 from ..observability import logger, metrics, redacted, tracer
 from ..runtime.wiring import runtime
 
@@ -19,12 +20,15 @@ from ..runtime.wiring import runtime
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     metrics.add_metric(name="CompletionEvents", unit=MetricUnit.Count, value=1)
     try:
-        job_event = parse_job_event(event)
+        job_event, event_id = parse_completion(event)
+    except NotAJobError as exc:
+        logger.info("ignored event", reason=str(exc))
+        return {"result": f"ignored: {exc}"}
     except EventError as exc:
         # Retrying cannot fix a malformed event: log it whole and drop it, touching no record.
         logger.error("rejected event", reason=str(exc), event=redacted(event))
         return {"result": f"rejected: {exc}"}
     logger.append_keys(kind=job_event.kind, external_id=job_event.external_id, state=job_event.state)
-    result = runtime().completer.on_event(job_event, str(event.get("id", "")))
+    result = runtime().completer.on_event(job_event, event_id)
     logger.info(result)
     return {"result": result}

@@ -1,4 +1,5 @@
-"""Raw EventBridge events -> JobEvent / ExecutionEvent. Anything Sluice cannot use raises EventError, nothing else."""
+"""Raw EventBridge events (and Lambda's invocation records) -> JobEvent / ExecutionEvent. Anything Sluice cannot use
+raises EventError, nothing else."""
 
 from __future__ import annotations
 
@@ -15,14 +16,13 @@ from .models import (
     EMR_SERVERLESS_JOB,
     EMR_STEP,
     GLUE_JOB,
-    LAMBDA_FAILURE,
-    LAMBDA_SUCCESS,
+    LAMBDA_RESULTS,
     SFN_EXECUTION,
     EcsTaskStateChange,
     EmrServerlessJobRunStateChange,
     EmrStepStatusChange,
     GlueJobStateChange,
-    LambdaDestinationResult,
+    LambdaInvocationRecord,
     SfnExecutionStatusChange,
 )
 from .types import EventError, ExecutionEvent, JobEvent
@@ -44,11 +44,23 @@ _ROUTES: dict[tuple[str, str], _Route[Any]] = {
     ("aws.emr-serverless", EMR_SERVERLESS_JOB): _Route("emr_serverless", EmrServerlessJobRunStateChange,
                                                        reduce.emr_serverless),
     ("aws.ecs", ECS_TASK): _Route("ecs", EcsTaskStateChange, reduce.ecs),
-    ("lambda", LAMBDA_SUCCESS): _Route("lambda", LambdaDestinationResult, reduce.lambda_result),
-    ("lambda", LAMBDA_FAILURE): _Route("lambda", LambdaDestinationResult, reduce.lambda_result),
     ("aws.states", SFN_EXECUTION): _Route("pipeline", SfnExecutionStatusChange, reduce.pipeline),
 }
 SOURCES = tuple(sorted({source for source, _ in _ROUTES}))
+# Only aws.* sources are reserved to AWS: anyone allowed events:PutEvents on a bus can send source "lambda".
+FORGEABLE = "lambda"
+# What every invocation record has and no EventBridge event does (whose envelope has source and detail instead).
+RECORD_KEYS = ("requestContext", "timestamp")
+
+
+def parse_completion(event: Any) -> tuple[JobEvent, str]:
+    """What `complete` is given, with the id its end is recorded under: a job service's event from EventBridge, or
+    the invocation record Lambda delivers for a Lambda task (the function is the invocation's destination)."""
+    if isinstance(event, dict) and "source" not in event and all(key in event for key in RECORD_KEYS):
+        record = _validate(LambdaInvocationRecord, event, "Lambda invocation record")
+        # The same for every delivery of one record (complete's asynchronous retries redeliver it).
+        return reduce.lambda_result(record), f"lambda:{record.requestContext.requestId}:{event['timestamp']}"
+    return parse_job_event(event), str(event.get("id", ""))
 
 
 def parse_job_event(event: Any) -> JobEvent:
@@ -81,6 +93,10 @@ def _route(event: Any) -> _Route[Any]:
     route = _ROUTES.get((source, detail_type)) if isinstance(source, str) and isinstance(detail_type, str) else None
     if route is not None:
         return route
+    if source == FORGEABLE and detail_type in LAMBDA_RESULTS:
+        raise EventError(f"refused: {described(source, detail_type)} came through an event bus, where anyone allowed "
+                         "events:PutEvents can send it; a Lambda task's result is taken only from Lambda itself, as "
+                         "the invocation record its destination delivers to this function")
     if source not in SOURCES:
         raise EventError(f"unsupported event source: {described(source, detail_type)}; "
                          f"Sluice handles events from {', '.join(SOURCES)}")
@@ -89,12 +105,12 @@ def _route(event: Any) -> _Route[Any]:
                      f"from {source} Sluice handles {' or '.join(expected)}")
 
 
-def _validate(model: type[M], event: dict[str, Any]) -> M:
+def _validate(model: type[M], event: dict[str, Any], what: str | None = None) -> M:
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        raise EventError(f"malformed event ({described(event.get('source'), event.get('detail-type'))}): "
-                         f"{_problems(exc)}") from None
+        what = what or f"event ({described(event.get('source'), event.get('detail-type'))})"
+        raise EventError(f"malformed {what}: {_problems(exc)}") from None
 
 
 def _problems(exc: ValidationError) -> str:

@@ -1,4 +1,5 @@
-"""Powertools Parser models of the EventBridge events Sluice consumes.
+"""Powertools Parser models of the EventBridge events Sluice consumes, and of the invocation record Lambda delivers
+to `complete` as a Lambda task's destination.
 
 Each model requires only the fields Sluice reads and ignores the rest: AWS adds fields to these events over time.
 Field names are AWS's own (camelCase), so a validation error names the field as it appears in the event.
@@ -6,6 +7,7 @@ Field names are AWS's own (camelCase), so a validation error names the field as 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -15,8 +17,8 @@ GLUE_JOB = "Glue Job State Change"
 EMR_STEP = "EMR Step Status Change"
 EMR_SERVERLESS_JOB = "EMR Serverless Job Run State Change"
 ECS_TASK = "ECS Task State Change"
-LAMBDA_SUCCESS = "Lambda Function Invocation Result - Success"
-LAMBDA_FAILURE = "Lambda Function Invocation Result - Failure"
+# What a Lambda destination puts on an event bus, with source "lambda": Sluice refuses these (docs/guarantees.md).
+LAMBDA_RESULTS = ("Lambda Function Invocation Result - Success", "Lambda Function Invocation Result - Failure")
 SFN_EXECUTION = "Step Functions Execution Status Change"
 
 
@@ -91,11 +93,11 @@ class LambdaResponseContext(Detail):
     functionError: str | None = None  # Handled or Unhandled
 
 
-class LambdaDestinationDetail(Detail):
-    """An asynchronous invocation record, as Lambda puts it in an EventBridge destination event."""
+class LambdaInvocationRecord(Detail):
+    """An asynchronous invocation's record, as Lambda delivers it to a function destination (the event itself)."""
 
-    version: str | None = None
-    timestamp: str | None = None
+    version: str
+    timestamp: dt.datetime
     requestContext: LambdaRequestContext
     requestPayload: Any = None
     responseContext: LambdaResponseContext | None = None
@@ -139,14 +141,6 @@ class EcsTaskStateChange(EventBridgeModel):
     source: Literal["aws.ecs"]
     detail_type: Literal["ECS Task State Change"] = Field(alias="detail-type")
     detail: EcsTaskDetail
-
-
-class LambdaDestinationResult(EventBridgeModel):
-    source: Literal["lambda"]  # not "aws.lambda": destinations put these events with source "lambda"
-    detail_type: Literal[
-        "Lambda Function Invocation Result - Success", "Lambda Function Invocation Result - Failure"
-    ] = Field(alias="detail-type")
-    detail: LambdaDestinationDetail
 
 
 class SfnExecutionStatusChange(EventBridgeModel):

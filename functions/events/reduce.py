@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from ..adapters.clock import iso_utc
-from ..runtime.text import joined
+from ..runtime.text import joined, shown
 from . import usage
 from .models import (
     EcsContainer,
@@ -15,15 +16,16 @@ from .models import (
     EmrServerlessJobRunStateChange,
     EmrStepStatusChange,
     GlueJobStateChange,
-    LambdaDestinationResult,
+    LambdaInvocationRecord,
     SfnExecutionStatusChange,
 )
-from .types import EventError, ExecutionEvent, JobEvent
+from .types import EventError, ExecutionEvent, JobEvent, NotAJobError
 
 GLUE_FAILED = frozenset({"FAILED", "TIMEOUT", "STOPPED", "ERROR"})
 EMR_FAILED = frozenset({"FAILED", "CANCELLED", "INTERRUPTED"})
 EMR_SERVERLESS_FAILED = frozenset({"FAILED", "CANCELLED"})
 SFN_FAILED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+CHILD_NAME = re.compile("[0-9a-f]{32}")  # functions/runtime/records.attempt_key
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -113,12 +115,12 @@ def ecs(event: EcsTaskStateChange) -> JobEvent:
     return JobEvent("ecs", d.taskArn, "FAILED", d.lastStatus, time, error=error, usage=spent)
 
 
-def lambda_result(event: LambdaDestinationResult) -> JobEvent:
-    d = event.detail
-    request_id, time = d.requestContext.requestId, iso(event.time)
-    if event.detail_type.endswith("Success"):
-        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=d.responsePayload)
-    payload, condition = d.responsePayload, d.requestContext.condition
+def lambda_result(record: LambdaInvocationRecord) -> JobEvent:
+    request_id, time = record.requestContext.requestId, iso(record.timestamp)
+    payload, condition = record.responsePayload, record.requestContext.condition
+    failed = record.responseContext is not None and record.responseContext.functionError
+    if condition == "Success" and not failed:
+        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=payload)
     if isinstance(payload, dict):
         text = joined(payload.get("errorType"), payload.get("errorMessage"))
     else:
@@ -126,6 +128,20 @@ def lambda_result(event: LambdaDestinationResult) -> JobEvent:
     # A record with no response never reached the function (EventAgeExceeded): the condition is all there is.
     error = f"{text} ({condition})" if text and condition else text or condition or "invocation failed"
     return JobEvent("lambda", request_id, "FAILED", condition or "Failure", time, error=error)
+
+
+def _trigger(run_input: Any) -> Any:
+    trigger = run_input.get("trigger") if isinstance(run_input, dict) else None
+    return trigger.get("type") if isinstance(trigger, dict) else None
+
+
+def is_child_run(run: ExecutionEvent) -> bool:
+    """Started by a `pipeline` task (functions/adapters/jobs/pipeline.py): its input's trigger is 'parent'. An event
+    without the input (too large to include) is told by the name, the attempt's key: 32 hex digits, where every
+    top-level run's name has its kind before a '-' (functions/adapters/starts.execution_name)."""
+    if run.input is None:
+        return CHILD_NAME.fullmatch(run.name) is not None
+    return bool(_trigger(run.input) == "parent")
 
 
 def execution(event: SfnExecutionStatusChange) -> ExecutionEvent:
@@ -139,8 +155,12 @@ def execution(event: SfnExecutionStatusChange) -> ExecutionEvent:
 
 
 def pipeline(event: SfnExecutionStatusChange) -> JobEvent:
-    """A child pipeline's execution, seen as the job of the parent's `pipeline` task."""
+    """A child pipeline's execution, seen as the job of the parent's `pipeline` task; any other execution (a
+    top-level run: scheduled, triggered, started by the API or by hand) raises NotAJobError."""
     run = execution(event)
+    if not is_child_run(run):
+        raise NotAJobError(f"execution {run.name} is not a child run of a Sluice task (its input's trigger is "
+                           f"{shown(_trigger(run.input))}, not 'parent'): it ends no task")
     if run.status == "SUCCEEDED":
         return JobEvent("pipeline", run.execution_arn, "SUCCEEDED", run.status, run.time, output=run.output)
     if run.status in SFN_FAILED:

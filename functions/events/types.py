@@ -13,6 +13,10 @@ class EventError(ValueError):
     """An event Sluice cannot use: wrong shape, missing fields, or a source it does not handle."""
 
 
+class NotAJobError(EventError):
+    """A well-formed event about something that is no Sluice job (a top-level run's end): nothing to do."""
+
+
 @dataclass(frozen=True)
 class JobEvent:
     """A job's state change. `kind` is a Sluice task kind; `external_id` matches JobRef.external_id."""

@@ -1,5 +1,7 @@
-"""The EventBridge rules that tell `complete` a job ended: one rule per service, scoped to the jobs these pipelines
-name and to end states only (a job's other state changes would be invocations that do nothing)."""
+"""How `complete` learns a job ended: EventBridge rules, one per service, scoped to the jobs these pipelines name and
+to end states only (a job's other state changes would be invocations that do nothing); and, for Lambda tasks, the
+functions' asynchronous-invoke destinations, which deliver each result to `complete` itself. No rule takes Lambda
+results from a bus: only aws.* sources are reserved to AWS, and anyone allowed events:PutEvents could send one."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sluice.spec import Pipeline
-from sluice.spec.kinds import EcsTask, EmrServerlessJob, EmrStep, GlueJob, LambdaCall
+from sluice.spec.kinds import EcsTask, EmrServerlessJob, EmrStep, GlueJob
 
 from ..config import EnvConfig
 from ..grants import pattern
@@ -24,7 +26,6 @@ from .rule_target import DirectTarget
 GLUE_ENDED = ("SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR")
 EMR_ENDED = ("COMPLETED", "FAILED", "CANCELLED", "INTERRUPTED")
 EMR_SERVERLESS_ENDED = ("SUCCESS", "FAILED", "CANCELLED")
-LAMBDA_RESULTS = ("Lambda Function Invocation Result - Success", "Lambda Function Invocation Result - Failure")
 
 
 def _match(names: Iterable[str]) -> list[Any]:
@@ -32,18 +33,6 @@ def _match(names: Iterable[str]) -> list[Any]:
     out: list[Any] = []
     for name in sorted(set(names)):
         wanted = pattern(name)
-        out.append({"wildcard": wanted} if "*" in wanted else wanted)
-    return out
-
-
-def _functions(scope: Construct, functions: Iterable[str]) -> list[Any]:
-    """The destination event names the invoked version: …:function:NAME:$LATEST for an unqualified name, or the
-    alias or version the task names (…:function:NAME:prod)."""
-    out: list[Any] = []
-    for function in sorted(set(functions)):
-        full = function if function.startswith("arn:") else arn_in(scope, "lambda", f"function:{function}")
-        qualified = function.count(":") == (7 if function.startswith("arn:") else 1)
-        wanted = pattern(full) if qualified else f"{pattern(full)}:*"
         out.append({"wildcard": wanted} if "*" in wanted else wanted)
     return out
 
@@ -58,7 +47,6 @@ class JobEvents(Construct):
         emr = [j.cluster_id for j in jobs if isinstance(j, EmrStep)]
         emr_serverless = [j.application_id for j in jobs if isinstance(j, EmrServerlessJob)]
         ecs = [j.cluster for j in jobs if isinstance(j, EcsTask)]
-        functions = [j.function for j in jobs if isinstance(j, LambdaCall)]
         patterns: dict[str, dict[str, Any]] = {}
         if glue:
             patterns["glue"] = {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
@@ -74,9 +62,6 @@ class JobEvents(Construct):
             clusters = [c if c.startswith("arn:") else arn_in(self, "ecs", f"cluster/{c}") for c in ecs]
             patterns["ecs"] = {"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"],
                                "detail": {"clusterArn": _match(clusters), "lastStatus": ["STOPPED"]}}
-        if functions:
-            patterns["lambda"] = {"source": ["lambda"], "detail-type": list(LAMBDA_RESULTS),
-                                  "detail": {"requestContext": {"functionArn": _functions(self, functions)}}}
         self.rules: dict[str, events.Rule] = {}
         for service, event_pattern in patterns.items():
             rule = events.Rule(self, service.title().replace("-", ""),
@@ -86,16 +71,16 @@ class JobEvents(Construct):
             rule.add_target(DirectTarget(complete_arn, dead_letters=dead_letters, retry_attempts=8,
                                          max_event_age=cdk.Duration.hours(6)))
             self.rules[service] = rule
-        # A Lambda task's result reaches EventBridge only through the function's asynchronous-invoke
-        # destinations; Sluice sets them on the functions it is given (each function in exactly one stack).
-        bus = arn_in(self, "events", "event-bus/default")
+        # A Lambda task's result reaches `complete` only as its asynchronous invocation's record, delivered by
+        # Lambda to the function's destinations; Sluice sets them on the functions it is given (each function in
+        # exactly one stack). Lambda invokes the destination with the function's own execution role.
         for function in sorted(destinations_for):
             name, _, qualifier = function.partition(":")  # 'fn:prod' invokes the alias or version prod
             lambda_.CfnEventInvokeConfig(
                 self, f"Destinations-{function}", function_name=name, qualifier=qualifier or "$LATEST",
                 destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                    on_success=lambda_.CfnEventInvokeConfig.OnSuccessProperty(destination=bus),
-                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=bus)))
+                    on_success=lambda_.CfnEventInvokeConfig.OnSuccessProperty(destination=complete_arn),
+                    on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(destination=complete_arn)))
 
 
 def as_event_pattern(raw: dict[str, Any]) -> events.EventPattern:

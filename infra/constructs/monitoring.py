@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -50,6 +51,19 @@ def alarms_by_name(scope: Construct, names: list[str]) -> list[cloudwatch.IAlarm
     return [cloudwatch.Alarm.from_alarm_arn(
         scope, f"Ref-{name}", f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:{name}")
         for name in names]
+
+
+def dead_letter_alarm(scope: Construct, id: str, *, queue: sqs.Queue, alarm_name: str, topic: sns.ITopic) -> None:
+    """Any message in a dead-letter queue is an event or invocation Sluice gave up on: alarm at the first one."""
+    alarm = cloudwatch.Alarm(
+        scope, id, alarm_name=alarm_name, metric=queue.metric_approximate_number_of_messages_visible(
+            period=PERIOD, statistic="Maximum"), threshold=0, evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=f"Sluice dead letters in {alarm_name}: events or invocations that failed every retry. "
+                          "Read them, fix the cause, then replay: python -m functions.complete.replay QUEUE_URL "
+                          "(docs/runtime.md, 'Dead letters')")
+    alarm.add_alarm_action(actions.SnsAction(topic))
 
 
 class PipelineMonitoring(Construct):

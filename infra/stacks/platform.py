@@ -13,6 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from ..config import EnvConfig
+from ..constructs.monitoring import dead_letter_alarm
 from ..constructs.run_api import RunApi
 from ..constructs.run_store import RunStore
 from ..constructs.runtime import Assets, Runtime
@@ -44,6 +45,8 @@ class PlatformStack(cdk.Stack):
             self.alarms.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         for url in config.alarm_https:  # chat tools' incoming webhooks
             self.alarms.add_subscription(subscriptions.UrlSubscription(url, protocol=sns.SubscriptionProtocol.HTTPS))
+        dead_letter_alarm(self, "DeadLettersAlarm", queue=self.runtime.dead_letters, topic=self.alarms,
+                          alarm_name=f"{config.prefix}dead-letters")
         cdk.CfnOutput(self, "RunTable", value=self.store.table.table_name)
         cdk.CfnOutput(self, "AlarmTopic", value=self.alarms.topic_arn)
         cdk.CfnOutput(self, "DeadLetterQueue", value=self.runtime.dead_letters.queue_url)

@@ -2,9 +2,10 @@
 
 Job adapters report every job they start (`Observed`). The pump decides each job's end from the scenario (or
 runs the task's local command), sets that end in moto, and delivers the end event AWS would send to the real
-completion handler, redelivering while the attempt is not recorded yet (EventBridge retries a failed target the
-same way). It also watches the executions of the run and its child runs, and delivers their status-change events
-to the record handler (and a child run's end to the completion handler).
+completion handler (for a Lambda task, the invocation record Lambda delivers to it as the function's destination),
+redelivering while the attempt is not recorded yet (EventBridge and Lambda retry a failed delivery the same way).
+It also watches the executions of the run and its child runs, and delivers their status-change events to the record
+handler (and a child run's end to the completion handler).
 """
 
 from __future__ import annotations

@@ -152,7 +152,10 @@ Ended = tuple[str, str, dict[str, Any], list[str]]  # source, detail-type, detai
 
 
 def end_job(clients: Any, region: str, ref: JobRef, outcome: Outcome, payload: Any = None) -> dict[str, Any]:
-    """Set the job's final state in moto and return the end event AWS would put on the default bus."""
+    """Set the job's final state in moto and return the end event AWS would deliver to `complete`: for a Lambda
+    task, the invocation record its destination delivers to the function itself; otherwise an EventBridge event."""
+    if ref.kind == "lambda":
+        return lambda_record(region, ref, outcome, payload)
     ender = _ENDERS[ref.kind]
     source, detail_type, detail, resources = ender(clients, region, ref, outcome, payload)
     return envelope(source, detail_type, detail, region, resources)
@@ -231,7 +234,8 @@ def _ecs(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> En
     return "aws.ecs", "ECS Task State Change", detail, [ref.external_id]
 
 
-def _lambda(clients: Any, region: str, ref: JobRef, outcome: Outcome, payload: Any) -> Ended:
+def lambda_record(region: str, ref: JobRef, outcome: Outcome, payload: Any) -> dict[str, Any]:
+    """The asynchronous invocation's record, as Lambda delivers it to a destination function."""
     function = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{ref.details['function']}:$LATEST"
     response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
     if outcome.succeeded:
@@ -240,12 +244,10 @@ def _lambda(clients: Any, region: str, ref: JobRef, outcome: Outcome, payload: A
         response["functionError"] = "Unhandled"
         result = {"errorType": "Error", "errorMessage": outcome.error or "the function failed"}
     condition = "Success" if outcome.succeeded else "RetriesExhausted"
-    detail = {"version": "1.0", "timestamp": iso_utc(_now()),
-              "requestContext": {"requestId": ref.external_id, "functionArn": function, "condition": condition,
-                                 "approximateInvokeCount": 1 if outcome.succeeded else 3},
-              "requestPayload": payload, "responseContext": response, "responsePayload": result}
-    detail_type = f"Lambda Function Invocation Result - {'Success' if outcome.succeeded else 'Failure'}"
-    return "lambda", detail_type, detail, [f"arn:aws:events:{region}:{ACCOUNT}:event-bus/default", function]
+    return {"version": "1.0", "timestamp": iso_utc(_now()),
+            "requestContext": {"requestId": ref.external_id, "functionArn": function, "condition": condition,
+                               "approximateInvokeCount": 1 if outcome.succeeded else 3},
+            "requestPayload": payload, "responseContext": response, "responsePayload": result}
 
 
 def execution_event(clients: Any, region: str, execution_arn: str) -> dict[str, Any]:
@@ -264,8 +266,7 @@ def _pipeline(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) 
     return event["source"], event["detail-type"], event["detail"], event["resources"]
 
 
-_ENDERS = {"glue": _glue, "emr": _emr, "emr_serverless": _emr_serverless, "ecs": _ecs, "lambda": _lambda,
-           "pipeline": _pipeline}
+_ENDERS = {"glue": _glue, "emr": _emr, "emr_serverless": _emr_serverless, "ecs": _ecs, "pipeline": _pipeline}
 
 
 def _now() -> datetime:

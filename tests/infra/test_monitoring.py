@@ -66,7 +66,9 @@ def test_every_widget_and_alarm_reads_a_metric_the_code_emits(dev, emitted):
     sluice = {name for namespace, name in referenced if namespace == "Sluice"}
     assert sluice and sluice <= emitted | {"RunsTimedOut", "RunsAborted"}, sluice - emitted
     assert {name for namespace, name in referenced if namespace == "AWS/States"} <= STATES_METRICS
-    assert {namespace for namespace, _ in referenced} == {"Sluice", "AWS/States"}
+    # and SQS's own for the dead-letter queue's alarm
+    assert {name for namespace, name in referenced if namespace == "AWS/SQS"} == {"ApproximateNumberOfMessagesVisible"}
+    assert {namespace for namespace, _ in referenced} == {"Sluice", "AWS/States", "AWS/SQS"}
     # the two a local run cannot produce (no timeout, no abort here) are named where the code emits them
     source = (Path(__file__).parents[2] / "functions" / "record" / "service.py").read_text()
     assert '"RunsTimedOut"' in source and '"RunsAborted"' in source
@@ -96,3 +98,14 @@ def test_local_alarm_conditions_are_the_deployed_alarms(dev):
                 for a in dev.resources("sluice-dev-pipelines-1", "AWS::CloudWatch::Alarm").values()}
     local = {a["alarm"] for p in examples().values() for a in alarms(p, [])}
     assert local == deployed
+
+
+def test_the_platform_dead_letter_queue_alarms_at_its_first_message(dev):
+    # GIVEN the platform stack WHEN synthesized THEN its dead-letter queue has an alarm to the alarm topic
+    alarms = [a["Properties"] for a in dev.resources("sluice-dev-platform", "AWS::CloudWatch::Alarm").values()]
+    (alarm,) = [a for a in alarms if a["AlarmName"] == "sluice-dev-dead-letters"]
+    assert (alarm["MetricName"], alarm["Namespace"]) == ("ApproximateNumberOfMessagesVisible", "AWS/SQS")
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    (action,) = alarm["AlarmActions"]
+    assert "Ref" in action and action["Ref"].startswith("Alarms")
+    assert "functions.complete.replay" in alarm["AlarmDescription"]

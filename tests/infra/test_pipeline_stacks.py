@@ -183,15 +183,15 @@ def test_job_end_rules_are_scoped_to_the_pipelines_jobs_and_end_states(dev):
     assert rules["sluice-dev-pipelines-1-emr-ended"]["EventPattern"]["detail"]["clusterId"] == ["j-2AXXXXXXGAPLF"]
     assert sorted(rules["sluice-dev-pipelines-1-emr-serverless-ended"]["EventPattern"]["detail"]["applicationId"]) == [
         "00fabc123def4567", "00fabc123def4568"]
-    lambda_rule = rules["sluice-dev-pipelines-1-lambda-ended"]["EventPattern"]
-    assert lambda_rule["source"] == ["lambda"] and len(lambda_rule["detail-type"]) == 2
-    for name in ("glue", "ecs", "emr", "emr-serverless", "lambda"):
+    # no rule for Lambda results: Lambda delivers them to `complete` itself (tests/infra/test_lambda_results.py)
+    assert "sluice-dev-pipelines-1-lambda-ended" not in rules
+    for name in ("glue", "ecs", "emr", "emr-serverless"):
         (target,) = rules[f"sluice-dev-pipelines-1-{name}-ended"]["Targets"]
         assert target["Arn"]["Fn::Join"][1][-1] == ":function:sluice-dev-complete"
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 21600}
     # no Lambda permission per rule: the platform stack allows them all at once
     dev.assertions(STACK).resource_count_is("AWS::Lambda::Permission", 0)
-    # Lambda task results reach EventBridge through the functions' destinations
+    # Lambda task results reach `complete` through the functions' destinations
     configs = {c["Properties"]["FunctionName"] for c in dev.resources(STACK, "AWS::Lambda::EventInvokeConfig").values()}
     assert configs == {"sales-notify", "growth-dashboard-refresh", "growth-temp-cleanup", "forecast-evaluate",
                        "model-registry-register"}

@@ -23,6 +23,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -50,7 +51,7 @@ FUZZ = settings(max_examples=50, deadline=None, derandomize=True, database=None,
 MODELS: dict[str, type[BaseModel]] = {  # by source: the model the functions validate each documented event with
     "aws.glue": models.GlueJobStateChange, "aws.emr": models.EmrStepStatusChange,
     "aws.emr-serverless": models.EmrServerlessJobRunStateChange, "aws.ecs": models.EcsTaskStateChange,
-    "lambda": models.LambdaDestinationResult, "aws.states": models.SfnExecutionStatusChange}
+    "lambda": EventBridgeModel, "aws.states": models.SfnExecutionStatusChange}  # lambda: refused from any bus
 JOB_ID_FIELD = {"glue": "jobRunId", "emr": "stepId", "emr_serverless": "jobRunId", "ecs": "taskArn",
                 "pipeline": "executionArn"}
 KIND_OF = {"aws.glue": "glue", "aws.emr": "emr", "aws.emr-serverless": "emr_serverless", "aws.ecs": "ecs",
@@ -62,6 +63,10 @@ KIND_OF = {"aws.glue": "glue", "aws.emr": "emr", "aws.emr-serverless": "emr_serv
 def documented(name: str) -> dict[str, Any]:
     """A documented event naming the seeded records: the kind's running job, or the recorded run."""
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    if "source" not in event:  # Lambda's invocation record, delivered to `complete` as the destination
+        event["timestamp"] = utc_now()
+        event["requestContext"]["requestId"] = JOB
+        return event
     event["time"] = utc_now()
     detail = event["detail"]
     if event["source"] == "aws.states":
@@ -73,8 +78,9 @@ def documented(name: str) -> dict[str, Any]:
     return event
 
 
-NAMES = sorted(path.stem for path in EVENTS.glob("*.json"))
+NAMES = sorted(path.stem for path in EVENTS.glob("*.json") if not path.stem.startswith("lambda_record_"))
 JOB_EVENTS = {name: documented(name) for name in NAMES}  # every one of them is a job's event to `complete`
+RECORDS = [documented(f"lambda_record_{end}") for end in ("success", "failure")]
 EXECUTION_EVENTS = {name: event for name, event in JOB_EVENTS.items() if event["source"] == "aws.states"}
 DISPATCH = request(kind="glue", task="glue").model_dump(mode="json")  # the seeded glue attempt's own request
 DEADLINE = {"deadline": {"pipeline": "orders-daily", "at": "2025-03-14T09:00:00Z", "within": 86400}}
@@ -153,6 +159,10 @@ def broken(draw: st.DrawFn, events: list[dict[str, Any]], removable: Callable[[d
 
 def _event_fields(event: dict[str, Any]) -> list[tuple[str, ...]]:
     return required(MODELS[event["source"]])
+
+
+def _record_fields(_: dict[str, Any]) -> list[tuple[str, ...]]:
+    return required(models.LambdaInvocationRecord)
 
 
 def _fixed(paths: list[tuple[str, ...]]) -> Callable[[dict[str, Any]], list[tuple[str, ...]]]:
@@ -270,7 +280,8 @@ def calls(rt: Any, caplog: pytest.LogCaptureFixture) -> Calls:
 
 @FUZZ
 @given(event=not_objects() | foreign_objects(keys=("detail",))
-       | broken(list(JOB_EVENTS.values()), _event_fields, _event_fields))
+       | broken(list(JOB_EVENTS.values()), _event_fields, _event_fields)
+       | broken(RECORDS, _record_fields, _record_fields))
 def test_complete_rejects_generated_malformed_events(calls: Calls, event: Any) -> None:
     from functions.complete.handler import handler
 
@@ -365,8 +376,9 @@ FOREIGN = [case("empty object", {}), case("EC2 event", EC2), case("EC2 event wit
     case("time not a time", having(GLUE, ("time",), "yesterday")),
     case("ECS exitCode a word", having(JOB_EVENTS["ecs_task_stopped_ok"], ("detail", "containers"),
                                        [{"exitCode": "zero"}])),
-    case("Lambda result without requestId", without(JOB_EVENTS["lambda_destination_success"], "detail",
-                                                    "requestContext", "requestId")),
+    case("Lambda result from a bus", JOB_EVENTS["lambda_destination_success"]),
+    case("Lambda record without requestId", without(RECORDS[0], "requestContext", "requestId")),
+    case("Lambda record with a timestamp not a time", having(RECORDS[1], ("timestamp",), "soon")),
     case("child run status unknown", having(SFN, ("detail", "status"), "DONE")),
     case("no jobRunId and 1 MB message", having(without(GLUE, "detail", "jobRunId"), ("detail", "message"), MB)),
 ])

@@ -1,4 +1,5 @@
-"""EventBridge events -> JobEvent / ExecutionEvent: documented shapes map exactly; anything else is an EventError."""
+"""EventBridge events and Lambda invocation records -> JobEvent / ExecutionEvent: documented shapes map exactly;
+anything else is an EventError (a top-level run's end a NotAJobError; a Lambda result from a bus is refused)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.events.jobs import event_kind, parse_execution_event, parse_job_event
-from functions.events.types import EventError, ExecutionEvent, JobEvent
+from functions.events.jobs import event_kind, parse_completion, parse_execution_event, parse_job_event
+from functions.events.types import EventError, ExecutionEvent, JobEvent, NotAJobError
 
 EVENTS = Path(__file__).parent.parent / "events"
-FIXTURES = sorted(path.stem for path in EVENTS.glob("*.json"))
+# A Lambda destination's events on a bus: what anyone allowed events:PutEvents can send, refused (docs/guarantees.md)
+ON_A_BUS = ["lambda_destination_failure", "lambda_destination_success"]
+FIXTURES = sorted(path.stem for path in EVENTS.glob("*.json") if path.stem not in ON_A_BUS)
+CHILD_INPUT = json.dumps({"params": {}, "trigger": {"type": "parent", "pipeline": "orders", "run_id": "r-1",
+                                                    "task": "load"}})
 
 SM = "arn:aws:states:eu-west-1:123456789012:stateMachine:sluice-orders-daily"
 EX = "arn:aws:states:eu-west-1:123456789012:execution:sluice-orders-daily:scheduled-202503"
@@ -29,6 +34,19 @@ PULL_ERROR = ("CannotPullContainerError: pull image manifest has been retried 7 
 def load(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
     return event
+
+
+def as_child(event: Any) -> Any:
+    """An execution event made a child run's (its input as functions/adapters/jobs/pipeline.py starts it)."""
+    if isinstance(event, dict) and event.get("source") == "aws.states" and isinstance(event.get("detail"), dict):
+        event = copy.deepcopy(event)
+        event["detail"]["input"] = CHILD_INPUT
+    return event
+
+
+def job_event(event: Any) -> JobEvent:
+    """What `complete` makes of the event (an execution event taken as a child run's)."""
+    return parse_completion(as_child(event))[0]
 
 
 def run_input(day: str) -> dict[str, Any]:
@@ -79,11 +97,11 @@ JOB_EVENTS: dict[str, JobEvent] = {
         # Fargate bills from the image pull's start: a pull that kept failing for 32 minutes is billed
         error=f"TaskFailedToStart: {PULL_ERROR}",
         usage={"fargate_vcpu_seconds": 1942.815, "fargate_memory_gb_seconds": 3885.63}),
-    "lambda_destination_success": JobEvent(
-        "lambda", "c2f8a1d4-7e39-4b06-a5c1-9d0e3f6b2a87", "SUCCEEDED", "Success", "2025-03-14T08:25:03.000Z",
+    "lambda_record_success": JobEvent(
+        "lambda", "c2f8a1d4-7e39-4b06-a5c1-9d0e3f6b2a87", "SUCCEEDED", "Success", "2025-03-14T08:25:03.412Z",
         output={"rows": 1250, "path": "s3://sluice-data-123456789012/orders-enriched/2025-03-14/part-0000.parquet"}),
-    "lambda_destination_failure": JobEvent(
-        "lambda", "8e1d5b3f-0a27-4c94-b6e8-4f2a7c9d1e05", "FAILED", "RetriesExhausted", "2025-03-14T08:29:47.000Z",
+    "lambda_record_failure": JobEvent(
+        "lambda", "8e1d5b3f-0a27-4c94-b6e8-4f2a7c9d1e05", "FAILED", "RetriesExhausted", "2025-03-14T08:29:47.568Z",
         error="KeyError: 'customer_id' (RetriesExhausted)"),
     "sfn_execution_running": JobEvent("pipeline", EX + "14T080000Z", "RUNNING", "RUNNING", "2025-03-14T08:00:02.000Z"),
     "sfn_execution_succeeded": JobEvent(
@@ -127,13 +145,44 @@ def test_every_fixture_has_an_expected_result() -> None:
 
 @pytest.mark.parametrize("name", FIXTURES)
 def test_each_documented_event_reduces_to_the_exact_job_event(name: str) -> None:
-    # GIVEN an event shaped like AWS's documented example
-    event = load(name)
+    # GIVEN an event shaped like AWS's documented example (an execution's, as a child run's)
+    event = as_child(load(name))
     # WHEN it is parsed as a job event
-    job = parse_job_event(event)
+    job, event_id = parse_completion(event)
     # THEN status, id, state, time, error, exit code and output are exactly as expected, and its kind agrees
     assert job == JOB_EVENTS[name]
-    assert event_kind(event) == job.kind
+    if job.kind != "lambda":
+        assert event_kind(event) == job.kind and event_id == event["id"]
+
+
+@pytest.mark.parametrize("name", ON_A_BUS)
+def test_a_lambda_result_from_an_event_bus_is_refused(name: str) -> None:
+    # GIVEN a "Lambda Function Invocation Result" event, which anyone allowed events:PutEvents can put on a bus
+    # WHEN parsed THEN it is refused, saying why and what is taken instead
+    with pytest.raises(EventError, match=r"refused: source 'lambda', .* came through an event bus, where anyone") as e:
+        parse_completion(load(name))
+    assert not isinstance(e.value, NotAJobError) and "invocation record its destination delivers" in str(e.value)
+
+
+@pytest.mark.parametrize("name", sorted(EXECUTIONS))
+def test_a_top_level_runs_execution_event_is_no_job(name: str) -> None:
+    # GIVEN a documented execution event of a scheduled run (no Sluice task started it) WHEN parsed for complete
+    # THEN it is no job's event, and says so
+    with pytest.raises(NotAJobError, match=r"is not a child run of a Sluice task .*trigger is 'schedule'"):
+        parse_completion(load(name))
+
+
+@pytest.mark.parametrize(("name", "child"), [("f3b1c0a9d8e7f6a5b4c3d2e1f0a9b8c7", True),
+                                             ("scheduled-20250314T080000Z", False), ("api-f3b1c0a9d8e7f6a5", False)])
+def test_an_execution_event_without_its_input_is_told_by_its_name(name: str, child: bool) -> None:
+    # GIVEN an execution event whose input was too large to include WHEN parsed for complete
+    event = _with("sfn_execution_succeeded", _set(input=None, name=name))
+    # THEN a child run is named by its attempt's key (32 hex digits); any other name is no job
+    if child:
+        assert parse_completion(event)[0].status == "SUCCEEDED"
+    else:
+        with pytest.raises(NotAJobError, match="trigger is missing"):
+            parse_completion(event)
 
 
 @pytest.mark.parametrize("name", sorted(EXECUTIONS))
@@ -146,7 +195,7 @@ def test_each_execution_event_reduces_to_the_exact_execution_event(name: str) ->
 
 def _with(name: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     event = copy.deepcopy(load(name))
-    change(event["detail"])
+    change(event.get("detail", event))  # an invocation record is its own detail
     return event
 
 
@@ -192,7 +241,7 @@ def _containers(*containers: dict[str, Any]) -> Callable[[dict[str, Any]], None]
 def test_each_service_state_maps_to_its_status(name: str, change: Callable[[dict[str, Any]], None], status: str,
                                                error: str | None, exit_code: int | None) -> None:
     # GIVEN a documented event with its state (or containers) changed WHEN parsed
-    job = parse_job_event(_with(name, change))
+    job = job_event(_with(name, change))
     # THEN it has the status, error text and exit code the mapping rules give
     assert (job.status, job.error, job.exit_code) == (status, error, exit_code)
 
@@ -213,14 +262,14 @@ def _too_old(detail: dict[str, Any]) -> None:
 def test_lambda_failures_name_the_error_or_the_condition(change: Callable[[dict[str, Any]], None], state: str,
                                                           error: str) -> None:
     # GIVEN a Lambda failure record without a response (event too old), or with a bare message WHEN parsed
-    job = parse_job_event(_with("lambda_destination_failure", change))
+    job = job_event(_with("lambda_record_failure", change))
     # THEN the error says what the record says, and the condition is the state
     assert (job.status, job.state, job.error) == ("FAILED", state, error)
 
 
 def test_a_lambda_success_with_no_return_value_has_no_output() -> None:
     # GIVEN a successful invocation whose handler returned None WHEN parsed
-    job = parse_job_event(_with("lambda_destination_success", _set(responsePayload=None)))
+    job = job_event(_with("lambda_record_success", _set(responsePayload=None)))
     # THEN it succeeded with no output
     assert (job.status, job.output) == ("SUCCEEDED", None)
 
@@ -235,7 +284,7 @@ def test_a_lambda_success_with_no_return_value_has_no_output() -> None:
 def test_child_pipeline_executions_map_to_job_events(change: Callable[[dict[str, Any]], None], status: str,
                                                      error: str | None, output: Any) -> None:
     # GIVEN a child execution's status change WHEN parsed as the parent task's job event
-    job = parse_job_event(_with("sfn_execution_running", change))
+    job = job_event(_with("sfn_execution_running", change))
     # THEN redrive-pending is still running, failures say "<error>: <cause>" or what they have, output is parsed
     assert (job.kind, job.status, job.error, job.output) == ("pipeline", status, error, output)
 
@@ -258,7 +307,7 @@ def test_event_times_are_written_as_the_run_store_writes_times(time: str, expect
     # GIVEN an event whose time has an offset, none, or a fraction WHEN parsed
     event = load("glue_job_succeeded") | {"time": time}
     # THEN the time is UTC with milliseconds and "Z", so stored times sort as they compare
-    assert parse_job_event(event).time == expected
+    assert job_event(event).time == expected
 
 
 def _without(name: str, *path: str) -> dict[str, Any]:
@@ -277,14 +326,13 @@ def _without(name: str, *path: str) -> dict[str, Any]:
     ({}, "unsupported event source: source missing, detail-type missing"),
     (load("glue_job_succeeded") | {"source": "aws.ec2", "detail-type": "EC2 Instance State-change Notification"},
      "unsupported event source: source 'aws.ec2', detail-type 'EC2 Instance State-change Notification'; Sluice "
-     "handles events from aws.ecs, aws.emr, aws.emr-serverless, aws.glue, aws.states, lambda"),
+     "handles events from aws.ecs, aws.emr, aws.emr-serverless, aws.glue, aws.states"),
     (load("glue_job_succeeded") | {"source": ["aws.glue"]}, "unsupported event source: source of type list"),
     (load("glue_job_succeeded") | {"detail-type": "Glue Job Run Status"},
      "unsupported detail-type: source 'aws.glue', detail-type 'Glue Job Run Status'; from aws.glue Sluice handles "
      "'Glue Job State Change'"),
     (load("lambda_destination_success") | {"detail-type": "Lambda Function Invocation Result"},
-     "from lambda Sluice handles 'Lambda Function Invocation Result - Success' or "
-     "'Lambda Function Invocation Result - Failure'"),
+     "unsupported event source: source 'lambda', detail-type 'Lambda Function Invocation Result'"),
     (_without("glue_job_succeeded", "detail"),
      "malformed event (source 'aws.glue', detail-type 'Glue Job State Change'): detail: field required"),
     (_without("glue_job_succeeded", "detail", "jobRunId"), "detail.jobRunId: field required"),
@@ -292,8 +340,10 @@ def _without(name: str, *path: str) -> dict[str, Any]:
                                                       "detail.stepId: field required"),
     (_without("emr_serverless_job_failed", "detail", "state"), "detail.state: field required"),
     (_without("ecs_task_stopped_ok", "detail", "taskArn"), "detail.taskArn: field required"),
-    (_without("lambda_destination_failure", "detail", "requestContext", "requestId"),
-     "detail.requestContext.requestId: field required"),
+    (_without("lambda_record_failure", "requestContext", "requestId"),
+     "malformed Lambda invocation record: requestContext.requestId: field required"),
+    (load("lambda_record_failure") | {"timestamp": "soon"}, "timestamp: input should be a valid datetime"),
+    (load("lambda_record_failure") | {"requestContext": "r-1"}, "requestContext: input should be a valid dictionary"),
     (_without("sfn_execution_failed", "detail", "executionArn"), "detail.executionArn: field required"),
     (_without("glue_job_succeeded", "id"), "malformed event (source 'aws.glue', detail-type 'Glue Job State "
                                            "Change'): id: field required"),
@@ -312,7 +362,7 @@ def _without(name: str, *path: str) -> dict[str, Any]:
 def test_malformed_or_foreign_events_raise_event_error_saying_what_is_wrong(event: Any, message: str) -> None:
     # GIVEN something that is not a usable event of a handled type WHEN parsed as a job event
     with pytest.raises(EventError) as raised:
-        parse_job_event(event)
+        job_event(event)
     # THEN an EventError names the field or the source/detail-type at fault
     assert message in str(raised.value)
 
@@ -335,7 +385,7 @@ def test_extra_fields_aws_may_add_are_ignored() -> None:
     for name in FIXTURES:
         event = _with(name, _set(someNewField={"nested": [1, 2]})) | {"another-new-field": True}
         # WHEN parsed THEN they map as before
-        assert parse_job_event(event) == JOB_EVENTS[name]
+        assert job_event(event) == JOB_EVENTS[name]
 
 
 # Hypothesis: whatever arrives, the parsers answer with an event or an EventError, never another exception.
@@ -344,7 +394,8 @@ SOURCES = ["aws.glue", "aws.emr", "aws.emr-serverless", "aws.ecs", "lambda", "aw
 DETAIL_TYPES = ["Glue Job State Change", "EMR Step Status Change", "EMR Serverless Job Run State Change",
                 "ECS Task State Change", "Lambda Function Invocation Result - Success",
                 "Lambda Function Invocation Result - Failure", "Step Functions Execution Status Change"]
-KEYS = ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"]
+KEYS = ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail", "timestamp",
+        "requestContext", "requestId", "responsePayload", "input", "trigger", "type"]
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
                     st.sampled_from([*SOURCES, *DETAIL_TYPES, "STOPPED", "SUCCEEDED", "2025-03-14T08:00:00Z",
                                      "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "[[[", "{}"]))
@@ -366,7 +417,7 @@ def _paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
 
 @st.composite
 def mutated_fixtures(draw: st.DrawFn) -> dict[str, Any]:
-    event = copy.deepcopy(load(draw(st.sampled_from(FIXTURES))))
+    event = copy.deepcopy(load(draw(st.sampled_from([*FIXTURES, *ON_A_BUS]))))
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from([p for p in _paths(event) if p]))
         parent = event
@@ -380,7 +431,8 @@ def mutated_fixtures(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _answers_or_refuses(event: Any) -> None:
-    for parse, result_type in ((parse_job_event, JobEvent), (parse_execution_event, ExecutionEvent)):
+    for parse, result_type in ((job_event, JobEvent), (parse_job_event, JobEvent),
+                               (parse_execution_event, ExecutionEvent)):
         try:
             result = parse(event)
         except EventError as exc:

@@ -1,0 +1,78 @@
+"""Who may end a task through `complete`: a Lambda task only by Lambda's own destination record (never an event
+on a bus, which anyone with events:PutEvents can send), and execution events only for Sluice's child runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.adapters.clock import utc_now
+from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, installed, logged, moto_runtime, request
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+
+
+def load(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+@pytest.fixture
+def rt() -> Any:
+    with moto_runtime() as runtime, installed(runtime):
+        yield runtime
+
+
+def lambda_attempt(rt: Any) -> str:
+    """A running attempt of a `lambda` task; its request id."""
+    jobs = FakeJobs(kind="lambda")
+    rt.jobs["lambda"] = jobs
+    rt.dispatcher.handle(request(kind="lambda"))
+    return next(iter(jobs.jobs))
+
+
+def test_a_forged_lambda_result_on_a_bus_is_refused_logged_and_changes_nothing(
+        rt: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from functions.complete.handler import handler
+
+    # GIVEN a running Lambda task, and its request id (GET /runs/{id} shows it)
+    request_id = lambda_attempt(rt)
+    # WHEN someone with events:PutEvents sends a "destination result" for it on the default bus
+    forged = load("lambda_destination_success")
+    forged["time"] = utc_now()
+    forged["detail"]["requestContext"]["requestId"] = request_id
+    forged["detail"]["responsePayload"] = {"path": "s3://attacker/evil"}
+    result = handler(forged, LambdaContext())
+    # THEN it is refused with a logged reason, the attempt still runs and nobody answered its token
+    assert result["result"].startswith("rejected: ")
+    assert "only from Lambda" in result["result"]
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.output) == ("RUNNING", None)
+    assert rt.tokens.of("token-extract-0") == []
+    [line] = [json.loads(text) for text in logged(caplog) if '"rejected event"' in text]
+    assert "source 'lambda'" in line["reason"] and line["level"] == "ERROR"
+
+
+@pytest.mark.parametrize(("name", "status", "answer"), [("lambda_record_success", "SUCCEEDED", "success"),
+                                                       ("lambda_record_failure", "FAILED", "failure")])
+def test_lambdas_own_destination_record_ends_the_task(rt: Any, name: str, status: str, answer: str) -> None:
+    from functions.complete.handler import handler
+
+    # GIVEN a running Lambda task
+    request_id = lambda_attempt(rt)
+    # WHEN Lambda delivers its asynchronous invocation's record straight to `complete` (the destination)
+    record = load(name)
+    record["requestContext"]["requestId"] = request_id
+    record["timestamp"] = utc_now()
+    assert handler(record, LambdaContext()) == {"result": f"attempt {status}"}
+    # THEN the attempt ended with the record's outcome, once, even when the record is delivered again
+    assert handler(record, LambdaContext()) == {"result": f"attempt {status}"}
+    [attempt] = rt.store.load(EXECUTION).attempts
+    [(how, _)] = rt.tokens.of("token-extract-0")
+    assert (attempt.status, how) == (status, answer)
+    if status == "SUCCEEDED":
+        assert attempt.output == record["responsePayload"]
+    assert attempt.end_event == f"lambda:{request_id}:{record['timestamp']}"
