@@ -13,10 +13,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sluice.spec import Pipeline
-from sluice.spec.kinds import EcsTask, EmrServerlessJob, EmrStep, GlueJob, LambdaCall
 
 from ..config import EnvConfig
-from ..grants import pattern
+from ..grants import collect
 from ..naming import arn_in, short_name
 from .rule_target import DirectTarget
 
@@ -28,12 +27,8 @@ LAMBDA_RESULTS = ("Lambda Function Invocation Result - Success", "Lambda Functio
 
 
 def _match(names: Iterable[str]) -> list[Any]:
-    """Exact names, or a wildcard where a name is a template."""
-    out: list[Any] = []
-    for name in sorted(set(names)):
-        wanted = pattern(name)
-        out.append({"wildcard": wanted} if "*" in wanted else wanted)
-    return out
+    """Exact names: a templated one is already each name its params' allowed values make (grants.collect)."""
+    return sorted(set(names))
 
 
 def _functions(scope: Construct, functions: Iterable[str]) -> list[Any]:
@@ -43,8 +38,7 @@ def _functions(scope: Construct, functions: Iterable[str]) -> list[Any]:
     for function in sorted(set(functions)):
         full = function if function.startswith("arn:") else arn_in(scope, "lambda", f"function:{function}")
         qualified = function.count(":") == (7 if function.startswith("arn:") else 1)
-        wanted = pattern(full) if qualified else f"{pattern(full)}:*"
-        out.append({"wildcard": wanted} if "*" in wanted else wanted)
+        out.append(full if qualified else {"wildcard": f"{full}:*"})
     return out
 
 
@@ -53,12 +47,9 @@ class JobEvents(Construct):
                  complete_arn: str, dead_letters: sqs.IQueue, shard: str,
                  destinations_for: Iterable[str] = ()) -> None:
         super().__init__(scope, id)
-        jobs = [t.job for p in pipelines for t in p.tasks.values()]
-        glue = [j.job for j in jobs if isinstance(j, GlueJob)]
-        emr = [j.cluster_id for j in jobs if isinstance(j, EmrStep)]
-        emr_serverless = [j.application_id for j in jobs if isinstance(j, EmrServerlessJob)]
-        ecs = [j.cluster for j in jobs if isinstance(j, EcsTask)]
-        functions = [j.function for j in jobs if isinstance(j, LambdaCall)]
+        named = collect(pipelines)
+        glue, emr, emr_serverless, ecs, functions = (
+            named.glue, named.emr, named.emr_serverless, set(named.ecs), named.functions)
         patterns: dict[str, dict[str, Any]] = {}
         if glue:
             patterns["glue"] = {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
