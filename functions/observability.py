@@ -40,8 +40,9 @@ def measure(name: str, value: float, unit: MetricUnit, *, pipeline: str, task: s
 class _Untraced:
     """Stands in for the Tracer when tracing is off: its decorators return the function unchanged."""
 
-    def capture_lambda_handler(self, function: F) -> F:
-        return function
+    def capture_lambda_handler(self, function: F | None = None, **_: Any) -> Any:
+        # Used as @tracer.capture_lambda_handler(capture_response=False, ...) too, like Powertools' own
+        return function if function is not None else (lambda handler: handler)
 
     def capture_method(self, function: F) -> F:
         return function
@@ -51,7 +52,10 @@ def _tracing_on() -> bool:
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in {"1", "true", "yes"}
 
 
-# The Tracer class is cheap to import; creating one imports the X-Ray SDK.
+# The Tracer class is cheap to import; creating one imports the X-Ray SDK. Every handler is decorated with
+# capture_response=False and capture_error=False (tests/unit/test_tracing.py keeps it so): Powertools would put a
+# handler's response (a run's params, a job's config, the API's answers) and the full exception (a validation error
+# quotes its input) into X-Ray metadata, readable by anyone who may read traces.
 tracer: Tracer = Tracer(service="sluice") if _tracing_on() else cast(Tracer, _Untraced())
 
 
