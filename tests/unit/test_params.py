@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from sluice.spec import Param, ParamValueError, load_text
+from sluice.spec import Param, ParamValueError, load_paths, load_text
 
 TASK = "tasks:\n  a:\n    glue: {job: j}\n"
 
@@ -238,3 +239,30 @@ def test_a_run_giving_a_resource_naming_param_a_value_outside_allowed_is_refused
     assert err.value.problems == [("params.x", "'someone-elses-job' is not one of the allowed values ['a', 'b'] "
                                                "(type is string)")]
     assert resolve_params(pipeline, {"x": "b"}) == {"x": "b"}
+
+
+def _parent_and_child(directory: Path, parent_allows: str, given: str) -> list:
+    """A child whose Glue job is named by params.x (allowed a, b), and a parent that starts it on line 5."""
+    (directory / "child.yaml").write_text(
+        _naming("glue", "{job: '{{ params.x }}'}", "{type: string, allowed: [a, b]}").replace("demo", "child"))
+    (directory / "parent.yaml").write_text(
+        f"name: parent\nparams: {{p: {{type: string, default: a, allowed: {parent_allows}}}}}\n"
+        f"tasks:\n  start:\n    pipeline: {{name: child, params: {given}}}\n")
+    return load_paths([directory]).problems
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("{x: c}", "'c' is not one of the allowed values ['a', 'b']"),
+    ("{x: '{{ params.p }}'}", "'{{ params.p }}' may be 'c', which is refused: 'c' is not one of the allowed values"),
+    ("{x: '{{ ds }}'}", "'{{ ds }}' names the resource Sluice grants access to"),
+])
+def test_a_child_run_is_given_only_allowed_values(tmp_path: Path, given: str, message: str) -> None:
+    # GIVEN a parent that gives the child's resource-naming param a value, or a template, outside its allowed ones
+    # WHEN both are loaded THEN it is refused at the parent's params.x, naming the child's allowed values
+    problems = _parent_and_child(tmp_path, "[a, c]", given)
+    assert [(p.path, p.line) for p in problems] == [(("tasks", "start", "pipeline", "params", "x"), 5)], problems
+    assert message in problems[0].message and problems[0].hint == "allowed for 'child': ['a', 'b']"
+
+
+def test_a_child_run_given_a_param_whose_allowed_values_fit_is_valid(tmp_path: Path) -> None:
+    assert _parent_and_child(tmp_path, "[a, b]", "{x: '{{ params.p }}'}") == []
