@@ -57,8 +57,10 @@ def check_document(data: Any) -> Iterator[Found]:
             # Only a reference to another task's output needs this task's ancestors: computing them for every
             # task would make validating a long chain quadratic.
             upstream = (dag.ancestors(name) if dag else set(acyclic[name])) if _reads_tasks(body) else set()
-            yield from _check_task(name, body, types, set(tasks), upstream, has_triggers, secrets)
-            yield from check_names(body, ("tasks", name), params)
+            found = list(_check_task(name, body, types, set(tasks), upstream, has_triggers, secrets))
+            yield from found
+            reported = {path for path, _, _ in found}  # one problem per field: a bad reference is reason enough
+            yield from (f for f in check_names(body, ("tasks", name), params) if f[0] not in reported)
             if body.get("timeout") is not None or body.get("heartbeat") is not None:
                 yield from _check_heartbeat(body, defaults, ("tasks", name))
     for section in ("schedules", "triggers"):
