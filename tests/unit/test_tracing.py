@@ -92,3 +92,50 @@ def test_the_stand_in_tracer_takes_the_same_decorator_forms():
 
     assert untraced.capture_lambda_handler(**OFF)(handler) is handler
     assert untraced.capture_lambda_handler(handler) is handler
+
+
+class _Emitter:
+    def send_entity(self, entity: Any) -> None:
+        pass
+
+    def set_daemon_address(self, address: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> Iterator[Any]:
+    """A real X-Ray recorder with a segment open, sending nowhere (the SDK is enabled for the test only)."""
+    from aws_xray_sdk import global_sdk_config
+    from aws_xray_sdk.core.recorder import AWSXRayRecorder
+
+    monkeypatch.setattr(Tracer, "_config", dict(Tracer._config))
+    enabled = global_sdk_config.sdk_enabled()
+    global_sdk_config.set_sdk_enabled(True)
+    xray = AWSXRayRecorder()
+    xray.configure(sampling=False, context_missing="LOG_ERROR", emitter=_Emitter())
+    xray.begin_segment("test")
+    yield xray
+    xray.end_segment()
+    global_sdk_config.set_sdk_enabled(enabled)
+
+
+def test_xray_is_told_a_handler_exception_by_its_type_never_its_message(recorder):
+    # GIVEN a handler traced as Sluice's are, over a real X-Ray recorder
+    from aws_xray_sdk import global_sdk_config
+
+    from functions.observability import WithheldError, _Withholding
+    tracer = Tracer(service="t", provider=_Withholding(recorder), auto_patch=False)  # type: ignore[arg-type]
+    global_sdk_config.set_sdk_enabled(True)  # the Tracer turns the SDK off outside Lambda
+
+    @tracer.capture_lambda_handler(**OFF)
+    def handler(event: dict[str, Any], context: Any) -> None:
+        raise ValueError(f"bad params {event['params']}")
+
+    # WHEN it fails with a message quoting a run's params
+    with pytest.raises(ValueError, match="planted-9f3"):  # the caller (Step Functions, the API) still sees it
+        handler({"params": {"token": "planted-9f3"}}, None)
+    # THEN the trace records the error's type, and the params appear nowhere in it
+    (subsegment,) = recorder.current_segment().subsegments
+    (told,) = subsegment.cause["exceptions"]
+    assert (told.type, told.message) == (WithheldError.__name__, "ValueError (message withheld)")
+    assert "planted-9f3" not in repr(subsegment.to_dict()) and subsegment.metadata == {}
