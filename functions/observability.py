@@ -7,9 +7,10 @@ tracing off the functions do not create the Tracer at all, so they do not pay fo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -40,8 +41,9 @@ def measure(name: str, value: float, unit: MetricUnit, *, pipeline: str, task: s
 class _Untraced:
     """Stands in for the Tracer when tracing is off: its decorators return the function unchanged."""
 
-    def capture_lambda_handler(self, function: F) -> F:
-        return function
+    def capture_lambda_handler(self, function: F | None = None, **_: Any) -> Any:
+        # Used as @tracer.capture_lambda_handler(capture_response=False, ...) too, like Powertools' own
+        return function if function is not None else (lambda handler: handler)
 
     def capture_method(self, function: F) -> F:
         return function
@@ -51,8 +53,46 @@ def _tracing_on() -> bool:
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() not in {"1", "true", "yes"}
 
 
-# The Tracer class is cheap to import; creating one imports the X-Ray SDK.
-tracer: Tracer = Tracer(service="sluice") if _tracing_on() else cast(Tracer, _Untraced())
+# The Tracer class is cheap to import; creating one imports the X-Ray SDK. Every handler is decorated with
+# capture_response=False and capture_error=False (tests/unit/test_tracing.py keeps it so): Powertools would put a
+# handler's response (a run's params, a job's config, the API's answers) and the full exception (a validation error
+# quotes its input) into X-Ray metadata, readable by anyone who may read traces.
+# X-Ray's SDK records an exception leaving a subsegment with its message whatever capture_error says, and a
+# message can quote run data (a pydantic error quotes its input): handlers' subsegments record the type only.
+class WithheldError(Exception):
+    """What X-Ray is told of a handler's exception: its type, never its message."""
+
+
+class _Withholding:
+    """A tracing provider whose subsegments record an exception's type, not its message; else the provider's own."""
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider, name)
+
+    @contextlib.contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[Any]:
+        with self._provider.in_subsegment(name=name, **kwargs) as subsegment:
+            try:
+                yield subsegment
+            except Exception as exc:
+                if subsegment is not None:
+                    subsegment.add_exception(WithheldError(f"{type(exc).__name__} (message withheld)"), [])
+                    # the SDK takes an exception marked recorded as already told: it keeps the cause just set
+                    exc._recorded = True  # type: ignore[attr-defined]
+                    exc._cause_id = subsegment.cause  # type: ignore[attr-defined]
+                raise
+
+
+def _tracer() -> Tracer:
+    traced = Tracer(service="sluice")
+    traced.provider = cast(Any, _Withholding(traced.provider))
+    return traced
+
+
+tracer: Tracer = _tracer() if _tracing_on() else cast(Tracer, _Untraced())
 
 
 # What a rejected event may carry that is not Sluice's to log: a run's input and output (its params), a job's

@@ -19,7 +19,7 @@ IDENTITY = ("v", "action", "pipeline", "execution_id", "run_id", "task", "attemp
 
 
 @logger.inject_lambda_context(correlation_id_path="run_id", clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

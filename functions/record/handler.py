@@ -14,7 +14,7 @@ from ..runtime.wiring import runtime
 
 
 @logger.inject_lambda_context(correlation_id_path="detail.name", clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     metrics.add_metric(name="ExecutionEvents", unit=MetricUnit.Count, value=1)

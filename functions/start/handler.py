@@ -13,7 +13,7 @@ from .service import StartRequestError, parse_start, start
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     metrics.add_metric(name="StartDeliveries", unit=MetricUnit.Count, value=1)

@@ -15,10 +15,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from sluice.spec import Pipeline
-from sluice.spec.kinds import EcsTask, EmrServerlessJob, EmrStep, GlueJob
 
 from ..config import EnvConfig
-from ..grants import pattern
+from ..grants import collect
 from ..naming import arn_in, short_name
 from .rule_target import DirectTarget
 
@@ -29,12 +28,8 @@ EMR_SERVERLESS_ENDED = ("SUCCESS", "FAILED", "CANCELLED")
 
 
 def _match(names: Iterable[str]) -> list[Any]:
-    """Exact names, or a wildcard where a name is a template."""
-    out: list[Any] = []
-    for name in sorted(set(names)):
-        wanted = pattern(name)
-        out.append({"wildcard": wanted} if "*" in wanted else wanted)
-    return out
+    """Exact names: a templated one is already each name its params' allowed values make (grants.collect)."""
+    return sorted(set(names))
 
 
 class JobEvents(Construct):
@@ -42,11 +37,8 @@ class JobEvents(Construct):
                  complete_arn: str, dead_letters: sqs.IQueue, shard: str,
                  destinations_for: Iterable[str] = ()) -> None:
         super().__init__(scope, id)
-        jobs = [t.job for p in pipelines for t in p.tasks.values()]
-        glue = [j.job for j in jobs if isinstance(j, GlueJob)]
-        emr = [j.cluster_id for j in jobs if isinstance(j, EmrStep)]
-        emr_serverless = [j.application_id for j in jobs if isinstance(j, EmrServerlessJob)]
-        ecs = [j.cluster for j in jobs if isinstance(j, EcsTask)]
+        named = collect(pipelines)
+        glue, emr, emr_serverless, ecs = named.glue, named.emr, named.emr_serverless, set(named.ecs)
         patterns: dict[str, dict[str, Any]] = {}
         if glue:
             patterns["glue"] = {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"],

@@ -14,11 +14,10 @@ from .. import condition, template
 from ..graph import Dag
 from .fields import check_param_name, check_task_name, parse_duration
 from .params import Param, ParamType, ParamValueError
-from .problems import Path, did_you_mean
+from .problems import Found, Path, did_you_mean
+from .resource_names import check_names
 from .secrets import looks_secret
 from .task import TaskDefaults
-
-Found = tuple[Path, str, str | None]  # path, message, hint
 
 _NOT_TEMPLATED = {"depends_on", "when", "trigger_rule", "description", "retry", "timeout", "heartbeat"}
 
@@ -58,7 +57,10 @@ def check_document(data: Any) -> Iterator[Found]:
             # Only a reference to another task's output needs this task's ancestors: computing them for every
             # task would make validating a long chain quadratic.
             upstream = (dag.ancestors(name) if dag else set(acyclic[name])) if _reads_tasks(body) else set()
-            yield from _check_task(name, body, types, set(tasks), upstream, has_triggers, secrets)
+            found = list(_check_task(name, body, types, set(tasks), upstream, has_triggers, secrets))
+            yield from found
+            reported = {path for path, _, _ in found}  # one problem per field: a bad reference is reason enough
+            yield from (f for f in check_names(body, ("tasks", name), params) if f[0] not in reported)
             if body.get("timeout") is not None or body.get("heartbeat") is not None:
                 yield from _check_heartbeat(body, defaults, ("tasks", name))
     for section in ("schedules", "triggers"):

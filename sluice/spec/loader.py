@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
 from pydantic import ValidationError
 
+from ..template import TemplateError
 from .checks import check_document
 from .errors import problems_from
 from .kinds import ChildPipeline
+from .params import ParamValueError
 from .pipeline import Pipeline
 from .problems import Problem, SpecError
+from .resource_names import UnexpandableName, expand
 from .yaml_source import YamlDocument, load_yaml
 
 
@@ -137,11 +140,37 @@ def _child_problems(loaded: Loaded, docs: dict[str, YamlDocument]) -> list[Probl
                 problems.append(Problem(file, params_path, f"'{child.name}' has no parameter(s) {unknown}",
                                         line=docs[name].line_of(params_path),
                                         hint=f"its params: {', '.join(target.params) or 'none'}"))
+            for key, why in _child_values(child, loaded.pipelines[name], target):
+                at = (*path[:-1], "params", key)
+                problems.append(Problem(file, at, why, line=docs[name].line_of(at),
+                                        hint=f"allowed for '{child.name}': {target.params[key].allowed}"))
             loop = _run_loop(children, name, child.name)
             if loop:
                 problems.append(Problem(file, path, f"pipelines start each other in a loop: {' -> '.join(loop)}",
                                         line=line))
     return problems
+
+
+def _child_values(child: ChildPipeline, parent: Pipeline, target: Pipeline) -> Iterator[tuple[str, str]]:
+    """A child's param that declares allowed values (it may name the child's resources) gets only those: a literal
+    one of them, or a template whose every value (the parent's params' allowed values) is one of them."""
+    for key, value in child.params.items():
+        declared = target.params.get(key)
+        if declared is None or declared.allowed is None:
+            continue
+        try:
+            values = expand(value, parent.params) if isinstance(value, str) else [value]
+        except UnexpandableName as exc:
+            yield key, str(exc).splitlines()[0]
+            continue
+        except TemplateError:
+            continue  # reported by the template check
+        for one in values:
+            try:
+                declared.coerce(one)
+            except ParamValueError as exc:
+                yield key, str(exc) if one is value else f"'{value}' may be {one!r}, which is refused: {exc}"
+                break
 
 
 def _run_loop(children: dict[str, dict[str, ChildPipeline]], start: str, first: str) -> list[str] | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 Path = tuple[str | int, ...]
+Found = tuple[Path, str, str | None]  # what a check finds: path, message, hint
 
 
 @dataclass(frozen=True)

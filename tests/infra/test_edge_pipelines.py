@@ -12,6 +12,7 @@ from infra.app import build_app, default_assets
 from infra.checks import check
 from infra.config import load_env
 from sluice.spec import Pipeline
+from sluice.spec.checks import check_document
 from tests.infra.conftest import Synth
 
 pytestmark = pytest.mark.synth
@@ -20,7 +21,8 @@ NETWORK = {"subnets": ["subnet-1"], "security_groups": ["sg-1"]}
 
 PARENT = {
     "name": "orders-hourly",
-    "params": {"region": {"type": "string", "default": "eu"}},
+    # region names a Glue job and a role: the grants name exactly the jobs and roles of these values
+    "params": {"region": {"type": "string", "default": "eu", "allowed": ["eu", "us", "apac"]}},
     "schedules": [{"rate": "1 hour", "flexible_window": "15m", "end": "2027-06-30T00:00:00", "timezone": "Asia/Tokyo"},
                   {"cron": "0 9 * * 1", "enabled": False, "params": {"region": "us"}},
                   {"rate": "1 day", "start": "2026-01-01", "end": "2026-06-01"},  # over by NOW
@@ -31,6 +33,9 @@ PARENT = {
         "extract": {"glue": {"job": "etl-{{ params.region }}-extract"}},
         "load": {"depends_on": ["extract"], "ecs": {"cluster": "loaders", "task_definition": "loader",
                                                     "network": NETWORK}},
+        "spark": {"depends_on": ["extract"], "emr_serverless": {
+            "application_id": "00fabc123def4567", "entry_point": "s3://code/m.py",
+            "execution_role_arn": "arn:aws:iam::123456789012:role/etl-{{ params.region }}"}},
         "child": {"depends_on": ["load"], "pipeline": {"name": "orders-rollup"}},
         "notify": {"depends_on": ["child"], "lambda": {"function": FN_ARN}},
         "audit": {"depends_on": ["child"], "lambda": {"function": "audit-log:prod"}},
@@ -95,10 +100,11 @@ def test_flexible_bounded_and_disabled_schedules(edge):
     assert started["EndDate"] == "2030-01-01T00:00:00.000Z"  # the schedule's time zone is UTC
 
 
-def test_templated_names_narrow_to_patterns_in_rules_and_grants(edge):
+def test_templated_names_become_exactly_their_allowed_values_in_rules_and_grants(edge):
+    assert list(check_document(PARENT)) == []  # the file checks accept it: region declares its allowed values
     rules = _by_name(edge, "AWS::Events::Rule")
     glue = rules["sluice-dev-pipelines-1-glue-ended"]["EventPattern"]["detail"]["jobName"]
-    assert glue == [{"wildcard": "etl-*-extract"}, "orders-rollup"]
+    assert glue == ["etl-apac-extract", "etl-eu-extract", "etl-us-extract", "orders-rollup"]
     assert "sluice-dev-pipelines-1-lambda-ended" not in rules  # Lambda delivers results to `complete` itself
     (config,) = edge.resources("sluice-dev-pipelines-1", "AWS::Lambda::EventInvokeConfig").values()
     assert (config["Properties"]["FunctionName"], config["Properties"]["Qualifier"]) == ("audit-log", "prod")
@@ -106,7 +112,11 @@ def test_templated_names_narrow_to_patterns_in_rules_and_grants(edge):
              if k.startswith("ordershourlyJobsRole")}
     (policy,) = roles.values()
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    assert statements["GlueJobs"]["Resource"]["Fn::Join"][1][-1] == ":job/etl-*-extract"
+    assert [r["Fn::Join"][1][-1] for r in statements["GlueJobs"]["Resource"]] == [
+        ":job/etl-apac-extract", ":job/etl-eu-extract", ":job/etl-us-extract"]
+    assert statements["EmrServerlessRoles"]["Resource"] == [
+        f"arn:aws:iam::123456789012:role/etl-{r}" for r in ("apac", "eu", "us")]
+    assert "*" not in json.dumps([statements["GlueJobs"], statements["EmrServerlessRoles"]])
     assert statements["EcsRunTask"]["Resource"]["Fn::Join"][1][-1] == ":task-definition/loader:*"
     by_arn, alias_arn = statements["LambdaTasks"]["Resource"]
     assert by_arn == FN_ARN and alias_arn["Fn::Join"][1][-1] == ":function:audit-log:prod"

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from infra.grants import job_grants, pattern
-from sluice.spec import Pipeline
+import pytest
+
+from infra.grants import job_grants
+from sluice.spec import Pipeline, load_text
 from tests.support.pipelines import ROOT, examples
 
 ACCOUNT = "arn:{partition}:%s:{region}:{account}:"
@@ -49,19 +51,67 @@ def test_no_action_is_a_wildcard_and_every_wildcard_resource_says_why():
                 assert grant.why_wildcard, grant
 
 
-def test_templated_names_become_the_narrowest_pattern_with_a_reason():
-    # GIVEN job names that are templates WHEN granted THEN the template part becomes '*', and the reason names it
-    pipeline = Pipeline.model_validate({"name": "templated", "tasks": {
-        "a": {"glue": {"job": "etl-{{ params.region }}-load"}},
+ROLE = "arn:aws:iam::123456789012:role/"
+TEMPLATED = f"""\
+name: templated
+params:
+  env: {{type: string, default: dev, allowed: [dev, prod]}}
+  role: {{type: string, allowed: [etl-a, etl-b]}}
+tasks:
+  glue: {{glue: {{job: "etl-{{{{ params.env }}}}-load"}}}}
+  emr: {{emr: {{cluster_id: "j-{{{{ params.env }}}}", jar: command-runner.jar}}}}
+  serverless:
+    emr_serverless: {{application_id: "app-{{{{ params.env }}}}", execution_role_arn: "{ROLE}{{{{ params.role }}}}",
+                      entry_point: s3://b/m.py}}
+  ecs:
+    ecs: {{cluster: "c-{{{{ params.env }}}}", task_definition: "loader-{{{{ params.env }}}}:3", launch_type: EC2,
+          roles: ["{ROLE}{{{{ params.role }}}}-{{{{ params.env }}}}"]}}
+  fn: {{lambda: {{function: "notify-{{{{ params.env }}}}"}}}}
+"""
+
+
+def test_templated_names_grant_exactly_the_allowed_values_and_no_wildcard():
+    # GIVEN resource names templated from params that declare their allowed values
+    pipeline, problems = load_text(TEMPLATED)
+    assert problems == [] and pipeline is not None
+    # WHEN its grants are derived THEN each names exactly the ARNs of those values (mixed text expanded per value)
+    grants = _by_sid(pipeline)
+    assert grants["GlueJobs"].resources == (ACCOUNT % "glue" + "job/etl-dev-load",
+                                            ACCOUNT % "glue" + "job/etl-prod-load")
+    assert grants["EmrSteps"].resources == (ACCOUNT % "elasticmapreduce" + "cluster/j-dev",
+                                            ACCOUNT % "elasticmapreduce" + "cluster/j-prod")
+    assert grants["EmrServerlessRoles"].resources == (ROLE + "etl-a", ROLE + "etl-b")
+    assert grants["EmrServerlessJobs"].resources[::2] == (ACCOUNT % "emr-serverless" + "/applications/app-dev",
+                                                          ACCOUNT % "emr-serverless" + "/applications/app-prod")
+    assert grants["EcsRunTask"].resources == (ACCOUNT % "ecs" + "task-definition/loader-dev:3",
+                                              ACCOUNT % "ecs" + "task-definition/loader-prod:3")
+    assert grants["EcsRunTask"].conditions == {"ArnEquals": {"ecs:cluster": [ACCOUNT % "ecs" + "cluster/c-dev",
+                                                                             ACCOUNT % "ecs" + "cluster/c-prod"]}}
+    assert grants["EcsTaskRoles"].resources == tuple(ROLE + f"etl-{r}-{e}" for r in "ab" for e in ("dev", "prod"))
+    assert grants["LambdaTasks"].resources == (ACCOUNT % "lambda" + "function:notify-dev",
+                                               ACCOUNT % "lambda" + "function:notify-prod")
+    # AND no grant naming a job, cluster, role or function holds a '*'
+    for sid in ("GlueJobs", "EmrSteps", "EmrServerlessRoles", "EcsRunTask", "EcsTaskRoles", "LambdaTasks"):
+        assert not any("*" in r for r in grants[sid].resources), grants[sid]
+        assert grants[sid].why_wildcard is None, grants[sid]
+
+
+def test_a_name_that_cannot_be_expanded_is_never_granted_as_a_pattern():
+    # GIVEN a model built without the file checks, whose job name comes from a param without allowed values
+    pipeline = Pipeline.model_validate({"name": "unchecked", "params": {"job": {"type": "string"}},
+                                        "tasks": {"a": {"glue": {"job": "{{ params.job }}"}}}})
+    # WHEN its grants are derived THEN it is refused, not widened to job/*
+    with pytest.raises(ValueError, match=r"tasks.a.glue.job: '\{\{ params.job \}\}' names the resource"):
+        _by_sid(pipeline)
+
+
+def test_a_task_definition_without_a_revision_says_why_it_is_a_pattern():
+    pipeline = Pipeline.model_validate({"name": "unrevised", "tasks": {
         "b": {"ecs": {"cluster": "c", "task_definition": "loader", "network": {"subnets": ["s"],
                                                                                  "security_groups": ["g"]}}}}})
     grants = _by_sid(pipeline)
-    assert grants["GlueJobs"].resources == (ACCOUNT % "glue" + "job/etl-*-load",)
-    assert "etl-{{ params.region }}-load" in grants["GlueJobs"].why_wildcard
-    # a task definition without a revision runs whichever revision is current
     assert grants["EcsRunTask"].resources == (ACCOUNT % "ecs" + "task-definition/loader:*",)
     assert "without a revision" in grants["EcsRunTask"].why_wildcard
-    assert pattern("{{ a }}{{ b }}") == "*"
 
 
 def test_child_pipelines_may_be_started_only_by_name():

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from sluice.spec import Param, ParamValueError, load_text
+from sluice.spec import Param, ParamValueError, load_paths, load_text
 
 TASK = "tasks:\n  a:\n    glue: {job: j}\n"
 
@@ -165,3 +166,103 @@ def test_schedules_and_triggers_that_set_every_required_param_are_valid() -> Non
     pipeline, problems = load_text(text)
     assert problems == [] and pipeline is not None
     assert pipeline.triggers[0].params == {"env": "dev", "size": "5"}
+
+
+# ---- params that name the resources a task runs on (scenario 16) ---------------------------------------------
+ROLE = "arn:aws:iam::123456789012:role/"
+NAMING = [
+    ("glue", "{job: 'etl-{{ params.x }}'}", ("job",)),
+    ("emr", "{cluster_id: '{{ params.x }}', jar: command-runner.jar}", ("cluster_id",)),
+    ("emr_serverless", "{application_id: '{{ params.x }}', execution_role_arn: " + ROLE + "r, entry_point: s3://b/m}",
+     ("application_id",)),
+    ("emr_serverless", "{application_id: app, execution_role_arn: '{{ params.x }}', entry_point: s3://b/m}",
+     ("execution_role_arn",)),
+    ("ecs", "{cluster: '{{ params.x }}', task_definition: t, launch_type: EC2}", ("cluster",)),
+    ("ecs", "{cluster: c, task_definition: 'loader:{{ params.x }}', launch_type: EC2}", ("task_definition",)),
+    ("ecs", "{cluster: c, task_definition: t, launch_type: EC2, roles: ['" + ROLE + "{{ params.x }}']}",
+     ("roles", 0)),
+    ("lambda", "{function: 'notify-{{ params.x }}'}", ("function",)),
+]
+
+
+def _naming(kind: str, block: str, param: str = "{type: string, default: a}") -> str:
+    return f"name: demo\nparams:\n  x: {param}\ntasks:\n  t:\n    {kind}: {block}\n"
+
+
+@pytest.mark.parametrize(("kind", "block", "field"), NAMING)
+def test_a_param_naming_a_resource_must_declare_its_allowed_values(kind: str, block: str, field: tuple) -> None:
+    # GIVEN a task whose job, cluster, role or function (line 6) is named by a param without `allowed`
+    # WHEN the pipeline is validated
+    pipeline, problems = load_text(_naming(kind, block))
+    # THEN one problem at that field says the param must list its values, and how
+    assert pipeline is None
+    assert [(p.path, p.line) for p in problems] == [(("tasks", "t", kind, *field), 6)], problems
+    assert "'{{ params.x }}' names the resource Sluice grants access to" in problems[0].message
+    assert problems[0].hint == "declare params.x.allowed: [...], the only values a run may give it"
+
+
+@pytest.mark.parametrize(("kind", "block", "field"), NAMING)
+def test_a_param_with_allowed_values_may_name_a_resource(kind: str, block: str, field: tuple) -> None:
+    pipeline, problems = load_text(_naming(kind, block, "{type: string, default: a, allowed: [a, b]}"))
+    assert problems == [] and pipeline is not None
+
+
+@pytest.mark.parametrize("ref", ["{{ ds }}", "{{ run_id }}", "{{ tasks.up.output.name }}", "{{ event.detail.job }}",
+                                 "{{ item }}", "{{ logical_date.strftime('%Y') }}"])
+def test_a_resource_name_may_not_come_from_run_values_outputs_or_events(ref: str) -> None:
+    # GIVEN a Glue job named by something a run decides (date, upstream output, event, foreach item)
+    text = ("name: demo\ntriggers:\n  - s3: {bucket: drop-zone}\ntasks:\n  up: {lambda: {function: f}}\n"
+            f"  t:\n    depends_on: up\n    foreach: {{items: [a]}}\n    glue: {{job: \"etl-{ref}\"}}\n")
+    # WHEN validated THEN it is refused at the field (line 9), saying what may name a resource
+    pipeline, problems = load_text(text)
+    assert pipeline is None
+    assert [(p.path, p.line) for p in problems] == [(("tasks", "t", "glue", "job"), 9)], problems
+    assert f"'{ref}' names the resource Sluice grants access to" in problems[0].message
+    assert "only '{{ params.NAME }}' with allowed values" in problems[0].message
+
+
+@pytest.mark.parametrize("allowed", ["['*']", "['a?']", "['']"])
+def test_allowed_values_may_not_make_a_resource_name_a_pattern_or_empty(allowed: str) -> None:
+    _, problems = load_text(_naming("lambda", "{function: '{{ params.x }}'}", f"{{type: string, allowed: {allowed}}}"))
+    assert [(p.path, p.line) for p in problems] == [(("tasks", "t", "lambda", "function"), 6)], problems
+    assert "is not a name IAM can grant exactly" in problems[0].message
+
+
+def test_a_run_giving_a_resource_naming_param_a_value_outside_allowed_is_refused() -> None:
+    # GIVEN a pipeline whose Glue job is named by params.job, allowed [a, b]
+    from sluice.run_request import RunRequestError, resolve_params
+    pipeline, problems = load_text(_naming("glue", "{job: '{{ params.x }}'}", "{type: string, allowed: [a, b]}"))
+    assert problems == [] and pipeline is not None
+    # WHEN a run asks for another job THEN the request is refused, naming the param and the allowed values
+    with pytest.raises(RunRequestError) as err:
+        resolve_params(pipeline, {"x": "someone-elses-job"})
+    assert err.value.problems == [("params.x", "'someone-elses-job' is not one of the allowed values ['a', 'b'] "
+                                               "(type is string)")]
+    assert resolve_params(pipeline, {"x": "b"}) == {"x": "b"}
+
+
+def _parent_and_child(directory: Path, parent_allows: str, given: str) -> list:
+    """A child whose Glue job is named by params.x (allowed a, b), and a parent that starts it on line 5."""
+    (directory / "child.yaml").write_text(
+        _naming("glue", "{job: '{{ params.x }}'}", "{type: string, allowed: [a, b]}").replace("demo", "child"))
+    (directory / "parent.yaml").write_text(
+        f"name: parent\nparams: {{p: {{type: string, default: a, allowed: {parent_allows}}}}}\n"
+        f"tasks:\n  start:\n    pipeline: {{name: child, params: {given}}}\n")
+    return load_paths([directory]).problems
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ("{x: c}", "'c' is not one of the allowed values ['a', 'b']"),
+    ("{x: '{{ params.p }}'}", "'{{ params.p }}' may be 'c', which is refused: 'c' is not one of the allowed values"),
+    ("{x: '{{ ds }}'}", "'{{ ds }}' names the resource Sluice grants access to"),
+])
+def test_a_child_run_is_given_only_allowed_values(tmp_path: Path, given: str, message: str) -> None:
+    # GIVEN a parent that gives the child's resource-naming param a value, or a template, outside its allowed ones
+    # WHEN both are loaded THEN it is refused at the parent's params.x, naming the child's allowed values
+    problems = _parent_and_child(tmp_path, "[a, c]", given)
+    assert [(p.path, p.line) for p in problems] == [(("tasks", "start", "pipeline", "params", "x"), 5)], problems
+    assert message in problems[0].message and problems[0].hint == "allowed for 'child': ['a', 'b']"
+
+
+def test_a_child_run_given_a_param_whose_allowed_values_fit_is_valid(tmp_path: Path) -> None:
+    assert _parent_and_child(tmp_path, "[a, b]", "{x: '{{ params.p }}'}") == []
