@@ -248,6 +248,21 @@ class _Scope:
                  triggered: bool, secrets: Sequence[str]) -> None:
         self.params, self.upstream, self.foreach = sorted(declared), sorted(upstream), foreach
         self.triggered, self.secrets = triggered, sorted(secrets)
+        # params that may fill a resource name: they list their values, none of which is an IAM wildcard
+        self.nameable = sorted(n for n, spec in declared.items() if spec.get("allowed") and not any(
+            c in str(v) for v in spec["allowed"] for c in "*?"))
+
+
+@st.composite
+def resource_name(draw: st.DrawFn, scope: _Scope) -> str:
+    """A name of a job, cluster, role or function: literal, or made of params with allowed values (what a run
+    decides may not name what Sluice grants access to, sluice/spec/resource_names.py)."""
+    name = draw(_WORD)
+    for _ in range(draw(st.integers(0, 2)) if scope.nameable else 0):
+        space = draw(st.sampled_from(["", " "]))
+        name += draw(st.sampled_from(["-", "_", ""])) + "{{" + space + "params." + draw(
+            st.sampled_from(scope.nameable)) + space + "}}"
+    return name
 
 
 @st.composite
@@ -338,8 +353,9 @@ def kind_block(draw: st.DrawFn, kind: str, scope: _Scope, children: Sequence[str
                ) -> dict[str, Any]:
     """The job block of one kind; every string in it may hold templates valid in `scope`."""
     s = lambda min_size=1: draw(templated(scope, min_size))  # noqa: E731
+    named = lambda: draw(resource_name(scope))  # noqa: E731
     if kind == "glue":
-        out: dict[str, Any] = {"job": s()}
+        out: dict[str, Any] = {"job": named()}
         if draw(st.booleans()):
             out["arguments"] = draw(_string_map(scope, dollar_keys))
         if draw(st.booleans()):
@@ -348,7 +364,7 @@ def kind_block(draw: st.DrawFn, kind: str, scope: _Scope, children: Sequence[str
             out["workers"] = draw(st.integers(1, 1000))
         return out
     if kind == "emr":
-        out = {"cluster_id": s()}
+        out = {"cluster_id": named()}
         if draw(st.booleans()):
             out["spark_submit"] = draw(_strings(scope))
         else:
@@ -361,8 +377,8 @@ def kind_block(draw: st.DrawFn, kind: str, scope: _Scope, children: Sequence[str
     if kind == "emr_serverless":
         role = draw(st.sampled_from([f"arn:aws:iam::{ACCOUNT}:role/emr-{draw(_WORD)}",
                                      f"arn:aws-cn:iam::{ACCOUNT}:role/path/r", f"arn:aws:iam::{ACCOUNT}:role/"
-                                     + draw(_reference(scope))]))
-        out = {"application_id": s(), "execution_role_arn": role, "entry_point": "s3://code/" + s()}
+                                     + named()]))
+        out = {"application_id": named(), "execution_role_arn": role, "entry_point": "s3://code/" + s()}
         if draw(st.booleans()):
             out["args"] = draw(_strings(scope))
         if draw(st.booleans()):
@@ -370,7 +386,7 @@ def kind_block(draw: st.DrawFn, kind: str, scope: _Scope, children: Sequence[str
         return out
     if kind == "ecs":
         fargate = draw(st.booleans())
-        out = {"cluster": s(), "task_definition": s()}
+        out = {"cluster": named(), "task_definition": named()}
         if fargate and draw(st.booleans()):
             out["launch_type"] = "FARGATE"
         elif not fargate:
@@ -397,7 +413,7 @@ def kind_block(draw: st.DrawFn, kind: str, scope: _Scope, children: Sequence[str
         name = draw(st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True))
         form = draw(st.integers(0, 3))
         function = [name, f"{name}:{draw(st.from_regex(r'[A-Za-z0-9_$-]{1,20}', fullmatch=True))}",
-                    f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{name}", "fn-" + draw(_reference(scope))][form]
+                    f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function:{name}", "fn-" + named()][form]
         out = {"function": function}
         if draw(st.booleans()):
             out["payload"] = draw(st.dictionaries(_keys(dollar_keys), _json(dollar_keys, st.one_of(

@@ -112,14 +112,15 @@ tasks:
   second:
     depends_on: first
     glue: {job: j}
-"""  # the task under test starts on line 12: depends_on 13, foreach (if any) 14, lambda.function after
+"""  # the task under test starts on line 12: depends_on 13, foreach (if any) 14, lambda.payload.value after
+# (a template goes in the payload: one in a field naming a resource may reference only params with allowed values)
 
 
 def _check(value: str, *, foreach: str | None = None, head: str = HEAD) -> list:
     lines = ["  under_test:", "    depends_on: second"]
     if foreach is not None:
         lines.append(f"    foreach: {{items: {foreach}}}")
-    lines += ["    lambda:", f"      function: {value}"]
+    lines += ["    lambda:", "      function: f", f"      payload: {{value: {value}}}"]
     _, problems = load_text(head + "\n".join(lines) + "\n")
     return problems
 
@@ -139,22 +140,22 @@ def _check(value: str, *, foreach: str | None = None, head: str = HEAD) -> list:
     ("'{{ params.env | upper }}'", "'{{ params.env | upper }}' is not a reference", None),
 ])
 def test_bad_references_are_reported_at_the_templated_value(value: str, message: str, hint: str | None) -> None:
-    # GIVEN a task whose lambda function name is a bad template
+    # GIVEN a task whose lambda payload is a bad template
     # WHEN the pipeline is validated
     problems = _check(value)
     # THEN one problem points at that value and line
-    assert [(p.path, p.line) for p in problems] == [(("tasks", "under_test", "lambda", "function"), 15)]
+    assert [(p.path, p.line) for p in problems] == [(("tasks", "under_test", "lambda", "payload", "value"), 16)]
     assert message in problems[0].message
     assert problems[0].hint == hint
 
 
 def test_a_task_output_must_come_from_upstream() -> None:
     # GIVEN a task reading the output of a task that does not run before it
-    text = HEAD + "  other:\n    lambda: {function: '{{ tasks.second.output }}'}\n"
+    text = HEAD + "  other:\n    lambda: {function: f, payload: {value: '{{ tasks.second.output }}'}}\n"
     _, problems = load_text(text)
     # THEN the hint says how to fix it
     assert [(p.path, p.line, p.message, p.hint) for p in problems] == [
-        (("tasks", "other", "lambda", "function"), 13,
+        (("tasks", "other", "lambda", "payload", "value"), 13,
          "'{{ tasks.second.output }}': task 'second' is not upstream of this task, so its output may not exist yet",
          "add 'second' to depends_on")]
 
