@@ -82,10 +82,11 @@ TASKS: dict[str, dict[str, Any]] = {
 }
 IGNORE = {name.strip() for name in os.environ.get("SLUICE_STATEFUL_IGNORE", "").split(",") if name.strip()}
 
-settings.register_profile("slow", max_examples=2000, stateful_step_count=80, deadline=None,
+settings.register_profile("slow", max_examples=2000, stateful_step_count=80, deadline=None, database=None,
                           suppress_health_check=list(HealthCheck))
 # The suite's run: bounded, and without shrinking (hypothesis may spend minutes on it); the slow profile shrinks.
-DEFAULT = settings(max_examples=25, stateful_step_count=30, deadline=None, suppress_health_check=list(HealthCheck),
+DEFAULT = settings(max_examples=25, stateful_step_count=30, deadline=None, database=None,
+                   suppress_health_check=list(HealthCheck),
                    phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
