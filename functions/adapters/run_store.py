@@ -70,12 +70,25 @@ class RunStore(WaitWrites):
         attempt.output, attempt.config = source.output, source.config
         attempt.resumed_from = {"run": source.run, "attempt": source.sk, "external_id": source.external_id}
         attempt.history = [{"status": "SUCCEEDED", "at": now, "resumed_from": source.run}]
+        return self._put_ended(attempt, f"taking over {source.sk} of {source.run}")
+
+    def never_started(self, attempt: Attempt, status: str, reason: str) -> bool:
+        """Record an attempt that ended before its job was started (its wait was cancelled: the execution ended or
+        its token is gone), so a late delivery of the same request finds it ended and starts nothing. One
+        conditional put; False when the attempt existed."""
+        now = self.clock()
+        attempt.status, attempt.started_at, attempt.ended_at, attempt.duration_s = status, now, now, 0.0
+        attempt.error, attempt.history = reason, [{"status": status, "at": now}]
+        return self._put_ended(attempt, f"recording {attempt.sk} of {attempt.run} {status}")
+
+    def _put_ended(self, attempt: Attempt, what: str) -> bool:
+        """Put an attempt that is already ended: outside the `active` index, with its expiry."""
         item = self._attempt_item(attempt)
         for name in ("active_pk", "active_sk"):
             item.pop(name)
-        item[TTL_ATTRIBUTE] = to_item({"t": expiry(now, self.ttl_days)})["t"]
-        return bool(self._conditionally(f"taking over {source.sk} of {source.run}", self.client.put_item,
-                                        Item=item, ConditionExpression="attribute_not_exists(pk)"))
+        item[TTL_ATTRIBUTE] = to_item({"t": expiry(self.clock(), self.ttl_days)})["t"]
+        return bool(self._conditionally(what, self.client.put_item, Item=item,
+                                        ConditionExpression="attribute_not_exists(pk)"))
 
     def adopt(self, attempt: Attempt, token: str, retry: int, *, launch: bool = False, now: str | None = None) -> bool:
         """Hand an unfinished attempt to a later state attempt (new token) that found it; False if it moved on.

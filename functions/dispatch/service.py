@@ -137,14 +137,23 @@ class Dispatcher:
         # `running`: the taker is the state machine's own call (its execution is running by definition)
         status = "RUNNING" if running or self.executions is None else self.executions.status(wait.run)
         if status != "RUNNING":
-            # Nothing starts for a stopped run: its tokens are gone with it.
+            # Nothing starts for a stopped run: its tokens are gone with it. The attempt is recorded STOPPED, so a
+            # late redelivery of the same request (its gate open now) finds it ended instead of starting the job.
             logger.info("wait cancelled: the execution is not running", task=request.task, execution=status)
-            self.store.finish_wait(wait, holder)
+            self.cancel(wait, f"the execution was {status} when its gate opened", holder)
             return
         recorded = self.proceed(request, self.store.load(wait.run, scope(request)))
         self.store.finish_wait(wait, holder)
         if recorded and request.gated and request.task:
             self.release(wait.run, request.task)
+
+    def cancel(self, wait: Wait, reason: str, holder: str | None = None) -> None:
+        """CANCELLED: nobody waits for the wait's token any more. Its attempt is recorded STOPPED before the wait
+        goes, so a late delivery of the same request, finding its gate open, starts nothing (the attempt ended)."""
+        request = DispatchRequest.model_validate(wait.request)
+        if request.task_token and request.kind:
+            self.store.never_started(self._new_attempt(request), "STOPPED", reason)
+        self.store.finish_wait(wait, holder)
 
     def _through_gate(self, req: DispatchRequest) -> bool:
         """True when the request may proceed now; else it waits (parked) until its gated tasks end."""
@@ -153,12 +162,28 @@ class Dispatcher:
             return True
         if not self.store.park(req.execution_id, req.task, req.item_index, req.attempt, req.model_dump(mode="json")):
             return False  # a repeated delivery: the first one is parked (or claimed, or done) already
+        wait = Wait(run=req.execution_id, sk=wait_key(req.task, req.item_index, req.attempt), kind="gate",
+                    request=req.model_dump(mode="json"))
         # The last gated task may have ended between the first read and the park, and its ender looked before the
         # park: look again. Whoever claims the wait proceeds.
         if not set(req.wait_for) - self.store.ended_tasks(req.execution_id, req.wait_for):
-            self.take(Wait(run=req.execution_id, sk=wait_key(req.task, req.item_index, req.attempt), kind="gate",
-                           request=req.model_dump(mode="json")), running=True)
+            self.take(wait, running=True)
+        else:
+            self._beat(wait)
         return False
+
+    def _beat(self, wait: Wait) -> None:
+        """One heartbeat as the wait is parked: the state's HeartbeatSeconds ran from its entry, however late this
+        request arrived, and the sweeper's next beat may be a whole interval away. A token already gone ends the
+        wait (the state's retry parks its own); any other failure is the sweeper's to beat again."""
+        if not wait.token:
+            return
+        try:
+            self.tokens.heartbeat(wait.token)
+        except TokenGoneError as exc:
+            self.cancel(wait, f"nobody waits for its token: {exc}")
+        except ClientError:
+            logger.warning("could not heartbeat the parked request; the sweeper will", task=wait.request.get("task"))
 
     def _record_failure(self, req: DispatchRequest) -> None:
         assert req.task is not None
@@ -223,11 +248,7 @@ class Dispatcher:
             return
         if req.resume_of and self._resumed(req):
             return
-        attempt = Attempt(run=req.execution_id, task=req.task, item_index=req.item_index, retry=req.attempt,
-                          key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
-                          gated=req.gated,
-                          token=req.task_token, pipeline=req.pipeline, run_id=req.run_id, timeout=req.timeout,
-                          config=dict(req.config or {}), started_at=self.clock(), logical_date=req.logical_date)
+        attempt = self._new_attempt(req)
         try:
             # Only a Lambda payload and a child's params take typed values; the job APIs take strings.
             attempt.config = template.render(attempt.config, render_context(req, view.outputs, self.clock()),
@@ -238,6 +259,14 @@ class Dispatcher:
             return
         if self.store.claim(attempt) is None:
             self.launch(attempt, entered_at=req.entered_at)
+
+    def _new_attempt(self, req: DispatchRequest) -> Attempt:
+        assert req.task is not None and req.task_token is not None and req.kind is not None
+        return Attempt(run=req.execution_id, task=req.task, item_index=req.item_index, retry=req.attempt,
+                       key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
+                       gated=req.gated, token=req.task_token, pipeline=req.pipeline, run_id=req.run_id,
+                       timeout=req.timeout, config=dict(req.config or {}), started_at=self.clock(),
+                       logical_date=req.logical_date)
 
     def _answered_from_record(self, req: DispatchRequest, view: RunView, attempts: list[Attempt]) -> bool:
         """When the task (or foreach item) already has its outcome, answer it at once; True when so. A retry after

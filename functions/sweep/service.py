@@ -78,16 +78,16 @@ class Sweeper:
         """A wait: cancelled when its execution ended; else heartbeated (a waiting state's HeartbeatSeconds would
         otherwise fire), and released when its condition holds or its holder died."""
         if execution != "RUNNING":
-            self.store.finish_wait(wait)
+            self.completer.dispatcher.cancel(wait, f"the execution is {execution or 'gone'}")
             report.cancelled += 1
             return
         report.waiting += 1
         if wait.token:
             try:
                 self.completer.tokens.heartbeat(wait.token)
-            except TokenGoneError:
+            except TokenGoneError as exc:
                 # The state gave up waiting (its timeout): its retry parks a wait of its own.
-                self.store.finish_wait(wait)
+                self.completer.dispatcher.cancel(wait, f"nobody waits for its token: {exc}")
                 report.cancelled += 1
                 return
         self.completer.dispatcher.settle(wait)

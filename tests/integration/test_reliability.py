@@ -104,6 +104,12 @@ def test_4_a_stopped_run_starts_no_gated_task(rt: Any, monkeypatch: pytest.Monke
     # THEN report's job never starts, and its wait is cancelled
     assert [j.task for j in jobs.jobs.values()] == ["extract"]
     assert rt.store.waits(EXECUTION) == []
+    # AND its attempt is recorded STOPPED, so a late delivery of the same request (its gate open now) starts
+    # nothing either (found by test_stateful_runtime.py, seed 2)
+    [attempt] = rt.store.load(EXECUTION, ["report"]).attempts_of("report", None)
+    assert (attempt.status, attempt.error) == ("STOPPED", "the execution was ABORTED when its gate opened")
+    rt.dispatcher.handle(request(**GATED))
+    assert [j.task for j in jobs.jobs.values()] == ["extract"]
 
 
 def test_4_the_sweeper_cancels_the_waits_of_a_stopped_run(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,10 +124,12 @@ def test_5_a_parked_request_is_heartbeated_by_every_sweep(rt: Any) -> None:
     # GIVEN report parked at its gate (its state has a heartbeat)
     rt.dispatcher.handle(request())
     rt.dispatcher.handle(request(heartbeat=60, **GATED))
+    # THEN parking heartbeats it once (its HeartbeatSeconds ran from the state's entry, however late it arrived)
+    assert [how for token, how, _ in tokens.answers if token == "token-report-0"] == ["heartbeat"]
     # WHEN two sweeps run THEN each heartbeats the parked token (HeartbeatSeconds never fires while it waits)
     for _ in range(2):
         assert rt.sweeper.sweep().waiting == 1
-    assert [how for token, how, _ in tokens.answers if token == "token-report-0"] == ["heartbeat", "heartbeat"]
+    assert [how for token, how, _ in tokens.answers if token == "token-report-0"] == ["heartbeat"] * 3
 
 
 def test_6_a_crash_between_taking_a_wait_and_proceeding_loses_nothing(rt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
