@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
