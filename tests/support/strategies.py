@@ -611,6 +611,16 @@ MUTATIONS = ("wrong_type", "unknown_key", "delete", "cycle", "self_dependency", 
              "deep_nesting", "huge_value", "dangling_reference", "bad_template", "bad_condition")
 
 
+def _a_task(draw: st.DrawFn, tasks: dict[str, Any]) -> dict[str, Any]:
+    """A task to mutate: one that is still a mapping (an earlier mutation may have made one a string)."""
+    mappings = [n for n, t in tasks.items() if isinstance(t, dict)]
+    name = draw(st.sampled_from(mappings or list(tasks)))
+    if not isinstance(tasks[name], dict):
+        tasks[name] = {}
+    task: dict[str, Any] = tasks[name]
+    return task
+
+
 @st.composite
 def mutate(draw: st.DrawFn, doc: Doc, kind: str) -> Doc:
     """One mutation of a (valid) document; `kind` is one of MUTATIONS."""
@@ -674,12 +684,12 @@ def mutate(draw: st.DrawFn, doc: Doc, kind: str) -> Doc:
         _at(doc, path[:-1])[path[-1]] = draw(st.sampled_from(["x" * size, "{{ ds }}" * (size // 8),
                                                               list(range(size // 10))]))
     elif kind == "dangling_reference":
-        task = tasks[draw(st.sampled_from(names))]
+        task = _a_task(draw, tasks)
         ref = draw(st.sampled_from(["{{ params.nope }}", "{{ tasks.nope.output }}", "{{ item }}", "{{ event.id }}",
                                     "{{ secrets.nope }}", f"{{{{ tasks.{names[-1]}.output }}}}", "{{ ds.x }}",
                                     "{{ nope }}", "{{ params }}"]))
-        kind_key = next(k for k in KIND_NAMES if k in task)
-        block = task[kind_key]
+        kind_key = next((k for k in KIND_NAMES if k in task), None)
+        block = task[kind_key] if kind_key is not None and isinstance(task[kind_key], dict) else {}
         key = next((k for k, v in block.items() if isinstance(v, str) and k not in {"name", "jar", "execution_role_arn"}
                     and k != "launch_type" and k != "worker_type"), None)
         if key is None:
@@ -687,13 +697,14 @@ def mutate(draw: st.DrawFn, doc: Doc, kind: str) -> Doc:
         else:
             block[key] = ref
     elif kind == "bad_template":
-        task = tasks[draw(st.sampled_from(names))]
-        task.setdefault("foreach", {"items": []})
+        task = _a_task(draw, tasks)
+        if not isinstance(task.get("foreach"), dict):
+            task["foreach"] = {"items": []}
         task["foreach"]["items"] = draw(st.sampled_from(["{{", "{{ }}", "{{ ds", "x {{ params.a }} y",
                                                          "{{ 1 + 1 }}", "}}{{", "{{ tasks }}",
                                                          "{{ logical_date.strftime(%Y) }}"]))
     else:  # bad_condition
-        task = tasks[draw(st.sampled_from(names))]
+        task = _a_task(draw, tasks)
         task["when"] = draw(st.sampled_from(["params.", "1 == 1", "params.x ==", "(" * 200 + "params.x" + ")" * 200,
                                              "not " * 500 + "params.x", "params.x == 'a' or", "__import__('os')",
                                              "params.x in []", "params.x < [1]", "lambda: 1", "params.x\x00",
