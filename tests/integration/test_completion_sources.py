@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from functions.adapters.clock import utc_now
-from tests.support.runtime import EXECUTION, FakeJobs, LambdaContext, installed, logged, moto_runtime, request
+from tests.support.runtime import EXECUTION, LambdaContext, installed, logged, moto_runtime, running_job
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -26,20 +26,13 @@ def rt() -> Any:
         yield runtime
 
 
-def lambda_attempt(rt: Any) -> str:
-    """A running attempt of a `lambda` task; its request id."""
-    jobs = FakeJobs(kind="lambda")
-    rt.jobs["lambda"] = jobs
-    rt.dispatcher.handle(request(kind="lambda"))
-    return next(iter(jobs.jobs))
-
 
 def test_a_forged_lambda_result_on_a_bus_is_refused_logged_and_changes_nothing(
         rt: Any, caplog: pytest.LogCaptureFixture) -> None:
     from functions.complete.handler import handler
 
     # GIVEN a running Lambda task, and its request id (GET /runs/{id} shows it)
-    request_id = lambda_attempt(rt)
+    request_id = running_job(rt, "lambda")
     # WHEN someone with events:PutEvents sends a "destination result" for it on the default bus
     forged = load("lambda_destination_success")
     forged["time"] = utc_now()
@@ -62,7 +55,7 @@ def test_lambdas_own_destination_record_ends_the_task(rt: Any, name: str, status
     from functions.complete.handler import handler
 
     # GIVEN a running Lambda task
-    request_id = lambda_attempt(rt)
+    request_id = running_job(rt, "lambda")
     # WHEN Lambda delivers its asynchronous invocation's record straight to `complete` (the destination)
     record = load(name)
     record["requestContext"]["requestId"] = request_id

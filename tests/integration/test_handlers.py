@@ -17,6 +17,7 @@ from tests.support.runtime import (
     logged,
     moto_runtime,
     request,
+    running_job,
     waiting_execution,
 )
 
@@ -62,18 +63,11 @@ def fixture(name: str, **detail: Any) -> dict[str, Any]:
     return event
 
 
-def glue_attempt(rt: Any) -> str:
-    """Dispatch a Glue task on the fake job service; return the job's id."""
-    jobs = FakeJobs(kind="glue")
-    rt.jobs["glue"] = jobs
-    rt.dispatcher.handle(request(kind="glue"))
-    return next(iter(jobs.jobs))
-
 
 def test_complete_records_a_glue_end_from_the_documented_event(rt: Any) -> None:
     from functions.complete.handler import handler
 
-    job = glue_attempt(rt)
+    job = running_job(rt, "glue")
     event = fixture("glue_job_succeeded", jobRunId=job)
     event["time"] = rt.completer.clock()
     assert handler(event, LambdaContext()) == {"result": "attempt SUCCEEDED"}
@@ -87,7 +81,7 @@ def test_complete_records_a_glue_end_from_the_documented_event(rt: Any) -> None:
 def test_complete_rejects_a_malformed_event_without_touching_records(rt: Any) -> None:
     from functions.complete.handler import handler
 
-    glue_attempt(rt)
+    running_job(rt, "glue")
     broken = fixture("glue_job_failed")
     del broken["detail"]["jobRunId"]
     assert handler(broken, LambdaContext())["result"].startswith("rejected: ")

@@ -186,3 +186,11 @@ def waiting_execution(name: str, run_input: str = "{}") -> tuple[str, str]:
     machine = sfn.create_state_machine(name="sluice-orders-daily", definition=json.dumps(definition),
                                        roleArn=role)["stateMachineArn"]
     return str(machine), str(sfn.start_execution(stateMachineArn=machine, name=name, input=run_input)["executionArn"])
+
+
+def running_job(rt: Any, kind: str) -> str:
+    """Dispatch a task of `kind` on a fake job service installed for it; the started job's id."""
+    jobs = FakeJobs(kind=kind)
+    rt.jobs[kind] = jobs
+    rt.dispatcher.handle(request(kind=kind))
+    return next(iter(jobs.jobs))
