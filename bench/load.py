@@ -57,7 +57,6 @@ if __name__ == "__main__":  # fake credentials: nothing here may reach AWS (the 
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
 
 from functions import observability  # noqa: E402
 from functions.adapters.clock import iso_utc, utc_now  # noqa: E402
@@ -71,6 +70,7 @@ from functions.runtime.wiring import Runtime  # noqa: E402
 from functions.settings import Settings  # noqa: E402
 from sluice.compile import compile_pipeline  # noqa: E402
 from sluice.local.http_bridge import LocalLambdaContext, proxy_event  # noqa: E402
+from sluice.local.moto_quirks import one_call_at_a_time  # noqa: E402
 from sluice.run_store_schema import create_table_request  # noqa: E402
 from tests.support.pipelines import examples  # noqa: E402
 from tests.support.runtime import FakeJobs, FakeTokens, request  # noqa: E402
@@ -101,23 +101,6 @@ class LockedTokens(FakeTokens):
 
 
 # ---- the harness -------------------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def atomic_moto() -> Iterator[None]:
-    """One AWS API call at a time inside moto (its backends check a condition and write without a lock)."""
-    lock = threading.RLock()
-    original = BotocoreStubber.process_request
-
-    def process_request(self: BotocoreStubber, req: Any) -> Any:
-        with lock:
-            return original(self, req)
-
-    BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        BotocoreStubber.process_request = original  # type: ignore[method-assign]
-
 
 @contextlib.contextmanager
 def resolver_per_thread() -> Iterator[None]:
@@ -184,7 +167,7 @@ def quiet() -> Iterator[collections.Counter[str]]:
 def load_cloud(*, api: bool = True) -> Iterator[Runtime]:
     """moto (executions recorded, not run), the run store table, a Runtime with fake jobs and tokens, and (`api`)
     the example pipelines' state machines and the run API's services installed."""
-    with mock_aws(config=LOAD_CONFIG), atomic_moto(), quiet(), resolver_per_thread():
+    with mock_aws(config=LOAD_CONFIG), one_call_at_a_time(), quiet(), resolver_per_thread():
         client("dynamodb").create_table(**create_table_request(TABLE))
         rt = Runtime(Settings(table_name=TABLE, state_machine_arn_prefix=PREFIX), clients=client,
                      jobs_override={"fake": FakeJobs()}, tokens_override=LockedTokens())

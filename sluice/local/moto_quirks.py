@@ -7,19 +7,99 @@
   invoking the resource. A token answered during the invoke (a skipped task, a `when` that is false) only wakes
   the callback endpoint, and moto then waits a whole HeartbeatSeconds before reading it. The patch wakes the new
   heartbeat endpoint when the answer is already there, as Step Functions would.
+- Heartbeats before the heartbeat wait: for the same reason, a heartbeat sent during the invoke (the dispatcher
+  heartbeats a request it parks) finds no heartbeat endpoint and moto answers InvalidToken, which says the task
+  is gone: the dispatcher would cancel a live wait. On AWS the token is live from the state's entry; the patch
+  takes such a heartbeat as received (the heartbeat clock starts when the endpoint is set up, just after).
 - One parse per execution (local runs only): moto parses a definition at creation and again per execution.
 - Retry waits: moto sleeps each Retry interval in real time; a local run may cap the sleep, and a sleep ends
   when the session does.
+- One AWS call at a time: moto's interpreter runs every execution in threads of its own, and moto's backends
+  are not thread-safe (a DynamoDB query deep-copies an item while another thread's UpdateItem changes it:
+  "dictionary changed size during iteration", the execution's thread dies, the run hangs RUNNING). Each call
+  into moto holds one lock, as each call on AWS is atomic; Lambda code that a call runs (`route_lambda`) runs
+  outside it, as on AWS, so its own calls and everyone else's proceed.
 """
 
 from __future__ import annotations
 
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
+
+
+class _CallLock:
+    """A re-entrant lock whose holder can step out of it for a while (`released`), however deep it holds it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        if self._owner != me:
+            self._lock.acquire()
+            self._owner = me
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        if self._owner != threading.get_ident():
+            yield
+            return
+        depth, self._depth, self._owner = self._depth, 0, None
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self._owner, self._depth = threading.get_ident(), depth
+
+
+_calls = _CallLock()
+
+
+@contextmanager
+def one_call_at_a_time() -> Iterator[None]:
+    """Every request moto handles holds `_calls` (see the module docstring)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+
+    def process_request(self: Any, request: Any) -> Any:
+        with _calls:
+            return original(self, request)
+
+    with mock.patch.object(BotocoreStubber, "process_request", process_request):
+        yield
+
+
+Route = Callable[[str, Any, dict[str, Any]], bytes]
+
+
+@contextmanager
+def route_lambda(route: Route) -> Iterator[None]:
+    """moto runs no Lambda code without Docker: each invocation goes to `route(function_name, body,
+    response_headers)`, run outside the call lock (its own AWS calls take it one at a time)."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
+               response_headers: dict[str, Any]) -> bytes:
+        with _calls.released():
+            return route(function_name, body, response_headers)
+
+    with mock.patch.object(LambdaSimpleBackend, "invoke", invoke), one_call_at_a_time():
+        yield
 
 
 @contextmanager
@@ -53,6 +133,21 @@ def answers_before_heartbeat_wait() -> Iterator[None]:
         return endpoint
 
     with mock.patch.object(CallbackEndpoint, "setup_heartbeat_endpoint", setup_heartbeat_endpoint):
+        yield
+
+
+@contextmanager
+def heartbeats_before_the_heartbeat_wait() -> Iterator[None]:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+
+    original = CallbackEndpoint.notify_heartbeat
+
+    def notify_heartbeat(self: Any) -> bool:
+        if self._heartbeat_endpoint is None:
+            return True
+        return bool(original(self))
+
+    with mock.patch.object(CallbackEndpoint, "notify_heartbeat", notify_heartbeat):
         yield
 
 
@@ -99,7 +194,9 @@ def retry_waits(cap: float | None) -> Iterator[None]:
 def interpreter_fixes(retry_wait_cap: float | None = None) -> Iterator[None]:
     """Every fix above; retry waits capped only when a cap is given."""
     with ExitStack() as stack:
+        stack.enter_context(one_call_at_a_time())
         stack.enter_context(token_per_attempt())
         stack.enter_context(answers_before_heartbeat_wait())
+        stack.enter_context(heartbeats_before_the_heartbeat_wait())
         stack.enter_context(retry_waits(retry_wait_cap))
         yield

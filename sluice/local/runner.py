@@ -36,7 +36,7 @@ from sluice.spec import Pipeline
 from ..cost import state_transitions
 from .alarms import alarms, read_emf, totals
 from .billing import Meter, cost
-from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes
+from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes, route_lambda
 from .pump import Observed, Pump
 from .scenario import Scenario, Script
 from .services import ACCOUNT, provision
@@ -232,14 +232,11 @@ class Session:
     def _lambda_routed(self) -> Iterator[None]:
         """moto runs no Lambda code without Docker: the dispatcher's invocations go to its real handler, and a
         `lambda` task's invocation is its job (the pump ends it)."""
-        from moto.awslambda_simple.models import LambdaSimpleBackend
-
         from functions.dispatch.handler import handler as dispatch
 
         context = LambdaContext()
 
-        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any,
-                   response_headers: Any) -> bytes:
+        def invoke(function_name: str, body: Any, response_headers: dict[str, Any]) -> bytes:
             if function_name.rsplit(":", 1)[-1] != DISPATCH_FUNCTION:
                 return b""
             event = json.loads(body or "{}")
@@ -257,7 +254,7 @@ class Session:
                     return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc),
                                        "stackTrace": traceback.format_exception(exc)}).encode()
 
-        with mock.patch.object(LambdaSimpleBackend, "invoke", invoke):
+        with route_lambda(invoke):
             yield
 
 

@@ -17,7 +17,7 @@ from functions.adapters.tokens import TokenGoneError, Tokens
 from functions.runtime.wiring import Runtime
 from functions.settings import Settings
 from sluice.contract import DispatchRequest
-from sluice.local.moto_quirks import interpreter_fixes
+from sluice.local.moto_quirks import interpreter_fixes, route_lambda
 from sluice.local.runner import LambdaContext
 from sluice.run_store_schema import create_table_request
 
@@ -133,25 +133,19 @@ def count_writes(dynamodb: Any) -> list[str]:
 def routed_to_handlers(runtime: Runtime) -> Iterator[list[dict[str, Any]]]:
     """Route moto's Lambda invocations: the dispatcher's to the real handler, any other function's (a `lambda`
     task's job) into the returned list. moto runs no Lambda code without Docker."""
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
     from functions.dispatch import handler as dispatch
 
-    original, invoked = LambdaSimpleBackend.invoke, []
+    invoked: list[dict[str, Any]] = []
 
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+    def invoke(function_name: str, body: Any, response_headers: dict[str, Any]) -> bytes:
         payload = json.loads(body or "{}")
         if function_name.rsplit(":", 1)[-1].startswith("sluice-dispatch"):
             return json.dumps(dispatch.handler(payload, LambdaContext())).encode()
         invoked.append({"function": function_name, "payload": payload})
         return b"{}"
 
-    LambdaSimpleBackend.invoke = invoke
-    try:
-        with installed(runtime), interpreter_fixes():
-            yield invoked
-    finally:
-        LambdaSimpleBackend.invoke = original
+    with route_lambda(invoke), installed(runtime), interpreter_fixes():
+        yield invoked
 
 
 @contextmanager

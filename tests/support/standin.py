@@ -19,6 +19,7 @@ import boto3
 
 from sluice.contract import DispatchRequest
 from sluice.ledger import Ledger
+from sluice.local.moto_quirks import route_lambda
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 REGION = "eu-west-1"
@@ -118,18 +119,13 @@ def _beat(sfn: Any, token: str | None, times: int = 500, every: float = 0.01) ->
 @contextmanager
 def routed_to(standin: StandIn) -> Iterator[None]:
     """Route moto's Lambda invocations to the stand-in (moto runs no Lambda code without Docker)."""
-    from moto.awslambda_simple.models import LambdaSimpleBackend
-
-    original = LambdaSimpleBackend.invoke
-
-    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+    def invoke(function_name: str, body: Any, response_headers: dict[str, Any]) -> bytes:
         return json.dumps(standin.handle(json.loads(body))).encode()
 
-    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
     try:
-        yield
+        with route_lambda(invoke):
+            yield
     finally:
-        LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
         standin.stop()
 
 
