@@ -24,6 +24,11 @@ class ConditionError(ValueError):
     """A `when` expression that is not a valid condition on params."""
 
 
+def _quoted(text: str, limit: int = 80) -> str:
+    """The expression as a message quotes it: whole when short, its start when long (a 20 kB line helps nobody)."""
+    return f"'{text}'" if len(text) <= limit else f"'{text[:limit]}...' ({len(text):,} characters)"
+
+
 def parse(text: str, param_types: Mapping[str, str]) -> Cond:
     """Parse and type-check a condition such as "params.env == 'prod' and not params.dry_run"."""
     if "\0" in text:
@@ -32,9 +37,9 @@ def parse(text: str, param_types: Mapping[str, str]) -> Cond:
         tree = ast.parse(text.strip(), mode="eval").body
         return _node(tree, param_types, text)
     except SyntaxError as exc:
-        raise ConditionError(f"'{text}' is not a condition: {exc.msg}") from None
+        raise ConditionError(f"{_quoted(text)} is not a condition: {exc.msg}") from None
     except (RecursionError, MemoryError):
-        raise ConditionError(f"'{text[:60]}...' is nested too deeply to be a condition") from None
+        raise ConditionError(f"{_quoted(text)} is nested too deeply to be a condition") from None
 
 
 def _node(node: ast.AST, types: Mapping[str, str], text: str) -> Cond:

@@ -122,6 +122,15 @@ def test_invalid_conditions_raise_a_clear_error(text: str, message: str) -> None
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize("text", ["(" * 10_000 + "params.full" + ")" * 10_000, "params.env = " + "'x' " * 5_000])
+def test_a_long_broken_condition_is_quoted_by_its_start_and_length(text: str) -> None:
+    # GIVEN a 20,000-character condition that does not parse WHEN it is parsed THEN the message quotes its first
+    # characters and says how long it is, instead of echoing all of it
+    with pytest.raises(ConditionError) as err:
+        condition.parse(text, TYPES)
+    assert str(err.value).startswith(f"'{text[:80]}...' ({len(text):,} characters) ") and len(str(err.value)) < 200
+
+
 PIPELINE = """\
 name: demo
 params:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from sluice.graph import Dag
 from sluice.simulate import simulate
 from sluice.spec import load_text
 from sluice.spec.yaml_source import MAX_FILE_BYTES
+from tests.support.odd_files import HUGE, chain
 from tests.support.pipelines import ROOT
 from tests.support.strategies import child_doc, mutated_docs, pipeline_docs, run_params, to_yaml
 
@@ -33,7 +33,6 @@ def fast(max_examples: int) -> settings:
     """Reproducible in CI (derandomized, no example database) and within the suite's time budget."""
     return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW_LOAD = 20.0  # seconds: far above any file here (the largest take ~1 s); only a hang or a blow-up exceeds it
 
 
 def _errors(problems: list[Any]) -> list[Any]:
@@ -106,10 +105,8 @@ def test_generated_pipelines_start_every_task_exactly_when_its_dependencies_end(
 def test_mutated_pipelines_give_located_problems_never_an_exception(doc: dict[str, Any]) -> None:
     # GIVEN a valid pipeline with wrong types, unknown keys, cycles, huge or unicode names, deep nesting, ...
     text = to_yaml(doc)
-    # WHEN it is validated THEN it returns in time, with problems that each say where, or a valid pipeline
-    started = time.monotonic()
+    # WHEN it is validated THEN it returns problems that each say where, or a valid pipeline
     pipeline, problems = load_text(text, "fuzz.yaml")
-    assert time.monotonic() - started < SLOW_LOAD
     assert (pipeline is None) == bool(_errors(problems))
     _assert_located(problems, "fuzz.yaml")
     if pipeline is not None:
@@ -151,49 +148,11 @@ def test_validate_cli_reports_every_file_of_a_generated_directory(tmp_path: Path
 
 # ---- enormous, deep and aliased files -------------------------------------------------------------------------
 
-def _chain(n: int) -> str:
-    lines = ["name: big", "tasks:", "  t0: {lambda: {function: f}}"]
-    lines += [f"  t{i}: {{depends_on: t{i - 1}, lambda: {{function: f}}}}" for i in range(1, n)]
-    return "\n".join(lines) + "\n"
-
-
-def _alias_bomb() -> str:
-    lines = ['name: bomb', 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, "
-              f"*a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
-    return "\n".join([*lines, "tasks: {t: {lambda: {function: f}}}"]) + "\n"
-
-
-HUGE = {
-    "a few MB of description": "name: huge\ndescription: '" + "x" * 3_000_000
-                               + "'\ntasks: {t: {lambda: {function: f}}}\n",
-    "a few MB of tasks": _chain(60_000),
-    "2,000 chained tasks": _chain(2_000),
-    "a 200,000-deep flow list": "name: deep\ntasks: {t: {lambda: {function: f, payload: {x: " + "[" * 200_000 + "]"
-                                * 200_000 + "}}}}\n",
-    "a 5,000-deep block mapping": "name: deep\ntasks:\n  t:\n    lambda:\n      function: f\n      payload:\n"
-                                  + "".join(" " * (8 + 2 * i) + f"k{i}:\n" for i in range(5_000))
-                                  + " " * 10_008 + "x: 1\n",
-    "an alias bomb": _alias_bomb(),
-    "150,000 list items": "name: wide\ntasks: {t: {lambda: {function: f, payload: {x: [" + "1," * 150_000 + "1]}}}}\n",
-    "a 100,000-character task name": "name: n\ntasks:\n  " + "t" * 100_000 + ": {lambda: {function: f}}\n",
-    "a condition nested 10,000 deep": "name: c\nparams: {x: {type: bool, default: true}}\ntasks:\n  t:\n"
-                                     "    when: '" + "(" * 10_000 + "params.x" + ")" * 10_000 + "'\n"
-                                     "    lambda: {function: f}\n",
-    "a 10,000-term condition": "name: c\nparams: {x: {type: bool, default: true}}\ntasks:\n  t:\n    when: '"
-                               + " and ".join(["params.x"] * 10_000) + "'\n    lambda: {function: f}\n",
-    "unicode everywhere": "name: ünï\ntasks:\n  tâche: {lambda: {function: «f»}}\n  任务: {depends_on: tâche, "
-                          "glue: {job: ✓}}\n",
-}
-
-
 @pytest.mark.parametrize("text", list(HUGE.values()), ids=list(HUGE))
-def test_enormous_deep_and_odd_files_give_problems_in_time(text: str, tmp_path: Path) -> None:
+def test_enormous_deep_and_odd_files_give_problems_never_an_exception(text: str, tmp_path: Path) -> None:
     # GIVEN an enormous, deeply nested or otherwise odd file WHEN validated THEN problems (or a pipeline) come
-    # back in time, never an exception
-    started = time.monotonic()
+    # back, never an exception (how long each takes: bench/validate.py)
     pipeline, problems = load_text(text, "odd.yaml")
-    assert time.monotonic() - started < SLOW_LOAD
     assert (pipeline is None) == bool(_errors(problems))
     _assert_located(problems, "odd.yaml")
     if len(text.encode()) > MAX_FILE_BYTES:
@@ -237,6 +196,6 @@ def test_validation_work_grows_linearly_with_the_number_of_tasks(monkeypatch: py
         return found
 
     monkeypatch.setattr(Graph, "ancestors", counted)
-    load_text(_chain(3_000), "big.yaml")
+    load_text(chain(3_000), "big.yaml")
     # THEN validation walks a bounded number of nodes per task, not every ancestor of every task (4.5 million)
     assert walked[0] <= 50 * 3_000, f"{walked[0]:,} ancestor visits for 3,000 tasks"

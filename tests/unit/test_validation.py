@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from sluice.cli import main
-from sluice.spec import load_paths, load_text
+from sluice.spec import load_paths, load_text, yaml_source
 from sluice.spec.kinds import KINDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,24 +213,26 @@ def test_duplicate_keys_are_errors_naming_both_lines(text: str, path: tuple, lin
 ])
 def test_files_that_are_not_one_yaml_mapping_are_rejected_cleanly(name: str, message: str, line: int | None) -> None:
     # GIVEN a file that cannot be read as one pipeline mapping
-    started = time.perf_counter()
     # WHEN it is validated
     pipeline, problems = load_text((BAD / name).read_text(), name)
-    # THEN one document-level problem says why, with its line, quickly (the alias bomb is not expanded)
+    # THEN one document-level problem says why, with its line (the alias bomb is cut at the node limit, not
+    # expanded; how long each takes: bench/validate.py)
     assert pipeline is None
     assert [(p.path, p.line) for p in problems] == [((), line)]
     assert message in problems[0].message
-    assert time.perf_counter() - started < 2
 
 
-def test_a_file_over_one_megabyte_is_rejected_before_parsing() -> None:
-    # GIVEN 1.2 MB of YAML
+def test_a_file_over_one_megabyte_is_rejected_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN 1.2 MB of YAML, and a YAML parser that must not be reached
     text = "name: demo\ntasks:\n  a:\n    lambda:\n      function: f\n      payload:\n" + "        k: v\n" * 100_000
-    started = time.perf_counter()
-    # WHEN it is validated  THEN it is refused at once with a hint
+
+    def not_parsed(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a file over the limit was parsed")
+
+    monkeypatch.setattr(yaml_source.yaml, "compose_all", not_parsed)
+    # WHEN it is validated  THEN it is refused before parsing, with a hint
     _, problems = load_text(text)
     assert [(p.message, p.hint) for p in problems] == [("file is larger than 1,000,000 bytes", "split the pipeline")]
-    assert time.perf_counter() - started < 0.5
 
 
 def test_every_problem_in_a_file_is_reported_at_once() -> None:
