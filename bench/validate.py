@@ -28,6 +28,7 @@ import gc
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -50,13 +51,13 @@ def files() -> dict[str, str]:
     return found
 
 
-def median_seconds(work: object, runs: int) -> float | None:
+def median_seconds(work: Callable[[], object], runs: int) -> float | None:
     times = []
     for _ in range(runs):
         gc.collect()
         began = time.perf_counter()
         try:
-            work()  # type: ignore[operator]
+            work()
         except (yaml.YAMLError, RecursionError):
             return None
         times.append(time.perf_counter() - began)

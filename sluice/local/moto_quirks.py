@@ -71,15 +71,21 @@ _calls = _CallLock()
 
 @contextmanager
 def one_call_at_a_time() -> Iterator[None]:
-    """Every request moto handles holds `_calls` (see the module docstring)."""
+    """Every request moto handles holds `_calls` (see the module docstring). Entered again while it holds (local
+    mode and the test harnesses enter it through both `interpreter_fixes` and `route_lambda`), it changes nothing:
+    each request is wrapped once."""
     from moto.core.botocore_stubber import BotocoreStubber
 
     original = BotocoreStubber.process_request
+    if getattr(original, "holds_the_call_lock", False):
+        yield
+        return
 
     def process_request(self: Any, request: Any) -> Any:
         with _calls:
             return original(self, request)
 
+    process_request.holds_the_call_lock = True  # type: ignore[attr-defined]
     with mock.patch.object(BotocoreStubber, "process_request", process_request):
         yield
 

@@ -26,7 +26,6 @@ def rt() -> Any:
         yield runtime
 
 
-
 def test_a_forged_lambda_result_on_a_bus_is_refused_logged_and_changes_nothing(
         rt: Any, caplog: pytest.LogCaptureFixture) -> None:
     from functions.complete.handler import handler

@@ -63,7 +63,6 @@ def fixture(name: str, **detail: Any) -> dict[str, Any]:
     return event
 
 
-
 def test_complete_records_a_glue_end_from_the_documented_event(rt: Any) -> None:
     from functions.complete.handler import handler
 

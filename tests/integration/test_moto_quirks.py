@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sluice.local.moto_quirks import _CallLock, interpreter_fixes, route_lambda
+from sluice.local.moto_quirks import _CallLock, interpreter_fixes, one_call_at_a_time, route_lambda
 
 REGION = "eu-west-1"
 CONFIG: Any = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -126,3 +126,17 @@ def test_the_call_lock_is_reentrant_and_its_holder_can_step_out() -> None:
     with lock.released():
         order.append("not held")
     assert order[-1] == "not held"
+
+
+def test_the_call_lock_wraps_moto_once_however_often_it_is_entered() -> None:
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    bare = BotocoreStubber.process_request
+    # GIVEN the lock entered through interpreter_fixes and again through route_lambda, as local mode does
+    with one_call_at_a_time():
+        wrapped = BotocoreStubber.process_request
+        with interpreter_fixes(), route_lambda(lambda name, body, headers: b""):
+            # THEN moto's request handling is wrapped once, not once per entry
+            assert BotocoreStubber.process_request is wrapped is not bare
+    # AND it is moto's own again afterwards
+    assert BotocoreStubber.process_request is bare
