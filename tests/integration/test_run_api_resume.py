@@ -35,6 +35,16 @@ def _ended(cloud: Cloud, arn: str) -> None:
         time.sleep(0.05)
 
 
+def _explain(cloud: Cloud, arn: str) -> str:
+    """What a failing assertion needs to say: the run's attempts, the jobs and the execution's failure events."""
+    attempts = [(a.task, a.retry, a.status, a.external_id, a.error) for a in cloud.rt.store.load(arn).attempts]
+    jobs = [(ext, job.task, job.key, cloud.jobs.states[ext].status) for ext, job in cloud.jobs.jobs.items()]
+    history = cloud.sfn.get_execution_history(executionArn=arn)["events"]
+    failures = [(e["type"], next((v for k, v in e.items() if k.endswith("EventDetails")), None)) for e in history
+                if "Fail" in e["type"] or "Abort" in e["type"] or "Retry" in e["type"]]
+    return f"attempts {attempts}\njobs {jobs}\nfailure events {failures}"
+
+
 def _running_jobs(cloud: Cloud) -> dict[str, int]:
     counts: dict[str, int] = {}
     for external, state in cloud.jobs.states.items():
@@ -53,7 +63,7 @@ def test_resuming_a_run_stopped_from_the_console_stops_its_running_jobs_first(cl
         time.sleep(0.02)
     _console_stop(cloud, arn)
     running = [a for a in cloud.rt.store.load(arn).attempts if not a.ended]
-    assert running and _running_jobs(cloud) == {running[0].task: 1}
+    assert running and _running_jobs(cloud) == {running[0].task: 1}, _explain(cloud, arn)
     # WHEN it is resumed
     status, resumed = cloud.call("POST", f"/runs/{started['id']}/resume", {"reason": "go on"})
     # THEN the original's unfinished attempts are STOPPED and their jobs stopped before the new run starts
