@@ -81,7 +81,7 @@ class Runtime:
     @cached_property
     def sweeper(self) -> Sweeper:
         return Sweeper(self.store, self.executions, self.job_adapters, self.completer,
-                       after_seconds=self.settings.sweep_after_seconds)
+                       after_seconds=self.settings.sweep_after_seconds, backfills=self.backfills)
 
     @cached_property
     def runs(self) -> RunRecords:

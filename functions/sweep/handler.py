@@ -27,6 +27,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"deadline_met": runtime().deadlines.check(check.pipeline, check.at, check.within)}
     report = runtime().sweeper.sweep()
     for name, value in (("SweepChecked", report.checked), ("SweepRecovered", report.completed),
-                        ("SweepLost", report.lost), ("SweepStopped", report.stopped)):
+                        ("SweepLost", report.lost), ("SweepStopped", report.stopped),
+                        ("SweepBackfillStarts", report.backfill_starts)):
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     return vars(report)

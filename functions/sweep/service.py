@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -16,6 +17,9 @@ from ..complete.service import Completer
 from ..observability import logger, measure
 from ..runtime.records import STARTING, Attempt
 from ..runtime.waits import Wait
+
+if TYPE_CHECKING:  # the backfill service is given by the wiring; its module needs none of this one
+    from ..backfill.service import Backfills
 
 # An ended attempt's answer is sent by whoever recorded the end, at once; the sweeper sends it again only when it is
 # still not delivered this long after (a throttle, a crash), so the two rarely both send (a second one is refused).
@@ -32,14 +36,16 @@ class SweepReport:
     delivered: int = 0  # ended attempts whose answer had not reached their token
     waiting: int = 0  # waits still parked or claimed (heartbeated)
     cancelled: int = 0  # waits of executions that ended, or whose state gave up waiting
+    backfill_starts: int = 0  # backfill dates whose StartExecution had failed, started now
     errors: list[str] = field(default_factory=list)
 
 
 class Sweeper:
     def __init__(self, store: RunStore, executions: Executions, jobs: JobAdapters,
-                 completer: Completer, *, after_seconds: int, clock: Clock = utc_now) -> None:
+                 completer: Completer, *, after_seconds: int, clock: Clock = utc_now,
+                 backfills: Backfills | None = None) -> None:
         self.store, self.executions, self.jobs, self.completer = store, executions, jobs, completer
-        self.after_seconds, self.clock = after_seconds, clock
+        self.after_seconds, self.clock, self.backfills = after_seconds, clock, backfills
 
     def sweep(self) -> SweepReport:
         now = self.clock()
@@ -61,6 +67,14 @@ class Sweeper:
             except Exception as exc:  # one item's trouble (a throttle, a service) never ends a sweep
                 logger.exception("sweep of one item failed; the next sweep tries again", sk=found.sk)
                 report.errors.append(f"{found.sk} of {found.run}: {exc}")
+        if self.backfills is not None:
+            # The periodic retry of failed backfill starts: a backfill whose last running run ended while its next
+            # StartExecution was throttled has no run end left to retry it.
+            try:
+                report.backfill_starts = sum(self.backfills.retry_failed_starts().values())
+            except Exception as exc:
+                logger.exception("retrying failed backfill starts failed; the next sweep tries again")
+                report.errors.append(f"backfill starts: {exc}")
         logger.info("sweep done", **vars(report))
         return report
 

@@ -58,7 +58,8 @@ SPECS = {
     # prices each ended run from its history (functions/record/cost.py); starts a backfill's next runs as earlier
     # ones end
     "record": FunctionSpec(256, 30, RECORD_ONLY, False, (*DESCRIBE, "states:GetExecutionHistory"), starts_runs=True),
-    "sweep": FunctionSpec(512, 240, READ_WRITE, True),  # at most; see _timeout
+    # at most; see _timeout. It also retries backfill starts that failed when no run end is left to retry them
+    "sweep": FunctionSpec(512, 240, READ_WRITE, True, starts_runs=True),
     # behind API Gateway, whose integrations time out at 29 s; cancelling a run stops its execution
     "api": FunctionSpec(512, 29, RUN_API, False, (*DESCRIBE, "states:StopExecution"), starts_runs=True,
                         reads_catalog=True),

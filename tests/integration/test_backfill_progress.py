@@ -94,8 +94,8 @@ def test_the_periodic_retry_starts_a_date_no_run_end_will(cloud: Cloud) -> None:
     _failing_starts(cloud, 1)
     cloud.finish(_running(cloud)[0])
     assert _running(cloud) == []
-    # WHEN the periodic retry runs THEN the date starts
-    assert cloud.rt.backfills.retry_failed_starts() == {view["id"]: 1}
+    # WHEN the scheduled sweep runs THEN it retries the start, and the date runs
+    assert cloud.rt.sweeper.sweep().backfill_starts == 1
     assert len(_running(cloud)) == 1
 
 
@@ -121,3 +121,26 @@ def test_every_write_to_a_backfill_refreshes_its_expiry(cloud: Cloud) -> None:
     cloud.rt.backfills.clock = lambda: latest
     cloud.finish(_running(cloud)[0])
     assert expires_at() == expiry(latest, days)
+
+
+def test_a_sweep_whose_backfill_retry_fails_still_reports_and_tries_again_next_time(cloud: Cloud) -> None:
+    # GIVEN a backfill date whose start failed, and a periodic retry whose read of the table is throttled once
+    view = cloud.call("POST", PATH, {**THREE_DAYS, "end": "2026-11-03T23:00:00Z"})[1]
+    _failing_starts(cloud, 1)
+    cloud.finish(_running(cloud)[0])
+    backfills, original = cloud.rt.backfills, cloud.rt.backfills.retry_failed_starts
+    calls = []
+
+    def throttled_once() -> dict[str, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Query")
+        return original()
+
+    backfills.retry_failed_starts = throttled_once  # type: ignore[method-assign]
+    # WHEN the sweep runs THEN it ends with the error reported, nothing started, the date still failed
+    report = cloud.rt.sweeper.sweep()
+    assert report.backfill_starts == 0 and any("ThrottlingException" in e for e in report.errors)
+    assert _running(cloud) == [] and cloud.call("GET", f"/backfills/{view['id']}")[1]["status"] != "DONE"
+    # AND the next sweep starts the date
+    assert cloud.rt.sweeper.sweep().backfill_starts == 1 and len(_running(cloud)) == 1
