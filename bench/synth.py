@@ -20,7 +20,7 @@ before timing (pip does not count); each process still copies the function code,
 Columns:
 * **process s**: wall time of the whole process, start to exit.
 * **import s**: `import infra.app` (aws_cdk, cdk_nag, the jsii kernel start).
-* **assets s**: `default_assets()` (copies functions/ into build/lambda/code; the layer is cached).
+* **assets s**: `default_assets()` (copies functions/ into build/lambda/code-<content hash>; the layer is cached).
 * **build s**: `build_app()` (compiling the pipelines, sharding, constructing every stack);
   **synth s**: `app.synth()` (cdk-nag, CloudFormation validation, writing templates and staging the assets);
   **build+synth s** is their sum.
