@@ -198,9 +198,10 @@ def test_a_dag_that_is_not_series_parallel_finishes_in_its_critical_path_time(tm
 
 
 def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
-    result = run("daily-sales-etl", tmp_path, delay={"extract_orders": 30}, timeout=3.0)
+    # (a timeout with room for the first job to start on a loaded machine: the suite runs on every core)
+    result = run("daily-sales-etl", tmp_path, delay={"extract_orders": 120}, timeout=8.0)
     assert result["status"] == "ABORTED" and result["error"] == "Sluice.LocalStop"
-    assert result["cause"] == "the local run took longer than --timeout 3 s"
+    assert result["cause"] == "the local run took longer than --timeout 8 s"
     # AND the job still running was stopped and its attempt closed; nothing started after the stop
     assert [(a["task"], a["status"], a["error"]) for a in result["attempts"]] == [
         ("extract_orders", "STOPPED", "the run was stopped")]
@@ -285,15 +286,15 @@ tasks:
 
 
 def test_a_stopped_run_stops_its_child_runs_and_closes_every_attempt(tmp_path: Path) -> None:
-    # GIVEN a parent whose child pipeline's task takes 40 s
+    # GIVEN a parent whose child pipeline's task takes 120 s
     (tmp_path / "parent.yaml").write_text("name: parent\ntasks:\n  sub: {pipeline: {name: kid}}\n")
     (tmp_path / "kid.yaml").write_text(
         "name: kid\ndefaults: {retry: {max_attempts: 3, interval: 1s}}\ntasks:\n  slow: {glue: {job: slow}}\n")
-    # WHEN the run is stopped after 2 s
-    result = run("parent", tmp_path / "runs", pipelines=load_paths([tmp_path]).pipelines, delay={"kid.slow": 40},
-                 timeout=2.0)
-    # THEN it ends long before the child's job would have, every attempt is closed STOPPED
-    assert result["status"] == "ABORTED" and result["duration_s"] < 20
+    # WHEN the run is stopped after 8 s (room for the child to start on a loaded machine)
+    result = run("parent", tmp_path / "runs", pipelines=load_paths([tmp_path]).pipelines, delay={"kid.slow": 120},
+                 timeout=8.0)
+    # THEN it ends before the child's job would have, every attempt is closed STOPPED
+    assert result["status"] == "ABORTED" and result["duration_s"] < 120
     [sub] = attempts_of(result, "sub")
     assert sub["status"] == "STOPPED" and "stopped" in sub["error"]
 
