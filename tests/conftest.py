@@ -6,11 +6,15 @@ because its session fixtures synthesize the example apps (cdk-nag on): seconds e
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 INFRA = Path(__file__).parent / "infra"
+# Parsed Step Functions programs (sluice/local/moto_speed.py) are kept in the clone, shared by the workers and
+# kept between runs, not in the user's cache.
+os.environ.setdefault("SLUICE_CACHE_DIR", str(Path(__file__).resolve().parent.parent / "build" / "cache"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

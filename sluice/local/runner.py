@@ -37,6 +37,7 @@ from ..cost import state_transitions
 from .alarms import alarms, read_emf, totals
 from .billing import Meter, cost
 from .moto_quirks import definitions_parsed_once, end_retry_waits, interpreter_fixes, route_lambda
+from .moto_speed import faster
 from .pump import Observed, Pump
 from .scenario import Scenario, Script
 from .services import ACCOUNT, provision
@@ -128,7 +129,7 @@ def local_aws(run_dir: Path, retry_wait_cap: float | None, *, capture_stdout: bo
     with _environment(), _captured_output(run_dir / "functions.log", stdout=capture_stdout):
         from moto import mock_aws
 
-        with mock_aws(config=MOTO_CONFIG), interpreter_fixes(retry_wait_cap), definitions_parsed_once():
+        with mock_aws(config=MOTO_CONFIG), interpreter_fixes(retry_wait_cap), definitions_parsed_once(), faster():
             yield
 
 

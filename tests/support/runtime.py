@@ -18,6 +18,7 @@ from functions.runtime.wiring import Runtime
 from functions.settings import Settings
 from sluice.contract import DispatchRequest
 from sluice.local.moto_quirks import interpreter_fixes, route_lambda
+from sluice.local.moto_speed import faster
 from sluice.local.runner import LambdaContext
 from sluice.run_store_schema import create_table_request
 
@@ -144,7 +145,7 @@ def routed_to_handlers(runtime: Runtime) -> Iterator[list[dict[str, Any]]]:
         invoked.append({"function": function_name, "payload": payload})
         return b"{}"
 
-    with route_lambda(invoke), installed(runtime), interpreter_fixes():
+    with route_lambda(invoke), installed(runtime), interpreter_fixes(), faster():
         yield invoked
 
 
