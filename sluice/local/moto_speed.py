@@ -18,6 +18,11 @@ moto as is; tests/integration/test_moto_speed.py checks every one against moto's
   made only of strings (S, N, SS, NS), booleans (BOOL, NULL), lists (L) and maps (M) serializes to itself; the
   patch writes such a value as it is. Anything else (a binary value, an unexpected key or type) goes through
   moto's serializer.
+- Response keys looked up once: for every member of every response structure, moto's serializer builds six
+  alias providers to list the keys the member's value may sit under in moto's object (the shape's name, the
+  key, prefixes, xformed forms). For a plain dict those keys depend only on the member's key, its shape and the
+  shape's parent; the patch lists them once per (picker, key, shape, parent) and looks them up in the same
+  order, so the value picked is the same.
 - One client per service: the interpreter creates a new boto3 client (service model loaded, handlers
   registered) for every Lambda invoke and every service integration, with the same fixed arguments each time.
   botocore clients are thread-safe; the patch keeps one per (region, service) while the patch is on.
@@ -210,6 +215,42 @@ def attribute_values_as_is() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def response_keys_listed_once() -> Iterator[None]:
+    """moto's AttributePicker with its candidate keys for plain dicts listed once (see the module docstring)."""
+    from moto.core.serialize import MISSING, AttributePicker
+    from moto.core.utils import get_value
+
+    call = AttributePicker.__call__
+    listed: dict[tuple[Any, ...], tuple[tuple[str, ...], Any, Any]] = {}
+
+    def picked(self: Any, context: Any) -> Any:
+        obj = context.obj
+        if type(obj) is not dict:
+            return call(self, context)
+        shape = context.shape
+        parent = getattr(shape, "parent", None)
+        key = (type(self), id(self.alias_providers), context.key, id(shape), id(parent))
+        entry = listed.get(key)
+        if entry is None:
+            # The shape and parent are kept with their keys, so their ids are not reused while the entry lives.
+            entry = listed[key] = (tuple(self.get_possible_keys(context)), shape, parent)
+        for possible_key in entry[0]:
+            value = get_value(obj, possible_key, MISSING)
+            if value is not MISSING:
+                break
+        else:
+            value = None
+        key_path = f"{context.key_path}.{context.key}"
+        for transform_path, transform in self.response_transformers.items():
+            if key_path.endswith(transform_path):
+                return transform(value)
+        return value
+
+    with mock.patch.object(AttributePicker, "__call__", picked):
+        yield
+
+
 def _rebound(prefix: str, name: str, original: Any, replacement: Any) -> ExitStack:
     """`name` replaced by `replacement` in every loaded module under `prefix` that imported `original` by name."""
     import sys
@@ -269,6 +310,7 @@ def faster(cache: ProgramCache | None = None) -> Iterator[ProgramCache]:
         programs = stack.enter_context(programs_cached(cache or ProgramCache(cache_directory())))
         stack.enter_context(queries_by_partition())
         stack.enter_context(attribute_values_as_is())
+        stack.enter_context(response_keys_listed_once())
         stack.enter_context(clients_reused())
         stack.enter_context(json_paths_parsed_once())
         yield programs

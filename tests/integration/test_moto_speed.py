@@ -261,3 +261,70 @@ def test_json_paths_parsed_once_find_what_a_fresh_parse_finds(path: str) -> None
         twice = [[match.value for match in json_path.parse(path).find(data)] for _ in range(2)]
         assert json_path.parse(path) is json_path.parse(path)
     assert twice == [fresh, fresh]
+
+
+def test_responses_read_the_same_with_their_keys_listed_once() -> None:
+    # GIVEN moto state in several services whose responses are built from dicts and from model objects
+    from sluice.local.moto_speed import response_keys_listed_once
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}):
+        iam, lam, sfn, ecs, glue = (boto3.client(s, region_name="eu-west-1")
+                                    for s in ("iam", "lambda", "stepfunctions", "ecs", "glue"))
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}", Tags=[{"Key": "k", "Value": "v"}])
+        lam.create_function(FunctionName="f", Runtime="python3.12", Role=role["Role"]["Arn"], Handler="h.h",
+                            Code={"ZipFile": b"x"}, Environment={"Variables": {"A": "1"}})
+        machine = sfn.create_state_machine(name="m", roleArn=role["Role"]["Arn"], definition=(
+            '{"StartAt": "p", "States": {"p": {"Type": "Pass", "Result": {"a": [1, {"b": null}]}, "Next": "w"},'
+            ' "w": {"Type": "Wait", "Seconds": 0, "End": true}}}'))["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine, input='{"x": 1}')["executionArn"]
+        for _ in range(200):
+            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                break
+            import time
+
+            time.sleep(0.01)
+        ecs.create_cluster(clusterName="c")
+        ecs.register_task_definition(family="t", containerDefinitions=[{"name": "n", "image": "i", "memory": 64}])
+        glue.create_job(Name="j", Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"})
+        glue.start_job_run(JobName="j", Arguments={"--a": "b"})
+
+        def answers() -> list[Any]:
+            got = [sfn.get_execution_history(executionArn=execution), sfn.describe_execution(executionArn=execution),
+                   sfn.describe_state_machine(stateMachineArn=machine), sfn.list_executions(stateMachineArn=machine),
+                   lam.get_function(FunctionName="f"), lam.list_functions(), iam.get_role(RoleName="r"),
+                   ecs.describe_clusters(clusters=["c"]), ecs.describe_task_definition(taskDefinition="t"),
+                   glue.get_job(JobName="j"), glue.get_job_runs(JobName="j")]
+            for answer in got:
+                answer.pop("ResponseMetadata")
+            return got
+
+        # WHEN each is asked without the patch and with it (twice: the second time from the listed keys)
+        plain = answers()
+        with response_keys_listed_once():
+            fast = [answers(), answers()]
+        # THEN every answer is the same
+        assert fast == [plain, plain]
+
+
+def test_listed_keys_depend_on_the_member_shape_as_moto_s_do() -> None:
+    # GIVEN two list shapes and a dict holding a value under each shape's name and under the member's key
+    from botocore.model import ShapeResolver
+    from moto.core.serialize import AttributePickerContext, XFormedAttributePicker
+
+    from sluice.local.moto_speed import response_keys_listed_once
+
+    resolver = ShapeResolver({"S": {"type": "string"}, "L1": {"type": "list", "member": {"shape": "S"}},
+                              "L2": {"type": "list", "member": {"shape": "S"}}})
+    obj = {"x": ["key"], "L1": ["first"], "L2": ["second"]}
+    picker = XFormedAttributePicker()
+
+    def picks() -> list[Any]:
+        return [picker(AttributePickerContext(obj=obj, key=key, shape=resolver.get_shape_by_name(name)))
+                for key, name in [("x", "L1"), ("x", "L2"), ("L1", "L1"), ("y", "L1"), ("x", "S")]]
+
+    # WHEN the same key is picked for each shape, without the patch and with it
+    plain = picks()
+    with response_keys_listed_once():
+        # THEN the picks agree (moto tries a list's shape name before the key)
+        assert [picks(), picks()] == [plain, plain]
+    assert plain == [["first"], ["second"], ["first"], ["first"], ["key"]]
