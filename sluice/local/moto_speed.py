@@ -218,8 +218,9 @@ def attribute_values_as_is() -> Iterator[None]:
 @contextmanager
 def response_keys_listed_once() -> Iterator[None]:
     """moto's AttributePicker with its candidate keys for plain dicts listed once (see the module docstring)."""
+    from moto.core.constants import MISSING
     from moto.core.serialize import AttributePicker
-    from moto.core.utils import MISSING, get_value
+    from moto.core.utils import get_value
 
     call = AttributePicker.__call__
     listed: dict[tuple[Any, ...], tuple[tuple[str, ...], Any, Any]] = {}
