@@ -10,8 +10,10 @@ moto as is; tests/integration/test_moto_speed.py checks every one against moto's
   (`cache_dir`), and every execution gets a fresh copy (unpickled, 20 ms), as a fresh parse would give it. A
   cache file that cannot be read is parsed again and replaced.
 - Queries read one partition: moto's Table.query walks and sorts every item of the table for every query, then
-  keeps those with the hash key asked for. For a query on the table (not an index) the patch hands it only that
-  partition, already in range-key order: the same items in the same order. For a query on an index it hands
+  keeps those with the hash key asked for, and sizes every item of the partition whether or not it matches the
+  range-key condition. For a query on the table (not an index) the patch hands it only that partition, already in
+  range-key order, and of it only what the condition can reach (see `_reachable`): the same answer, pages
+  included. For a query on an index it hands
   the items unsorted, since moto sorts them by the index's keys and the table's keys after (a total order).
 - Attribute values as they are: moto's response serializer walks the botocore shape of every DynamoDB attribute
   value (the `AttributeValue` union) member by member, although moto holds them in wire form already. A value
@@ -147,14 +149,20 @@ _querying = threading.local()
 
 @contextmanager
 def queries_by_partition() -> Iterator[None]:
-    """Table.query reads one partition (table queries) or skips a sort moto redoes (index queries)."""
-    from moto.dynamodb.models.table import Table
+    """Table.query reads one partition, and only the part its key condition can reach (table queries), or skips
+    a sort moto redoes (index queries)."""
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
 
     query, all_items = Table.query, Table.all_items
 
     def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        _querying.scope = (self, hash_key, index_name)
+        comparison, values = (args[0], args[1]) if len(args) > 1 else (None, None)
+        conditions = kwargs.get("range_key_conditions")
+        plain = not (set(kwargs) - {"index_name", "consistent_read", "filter_expression", "hash_key_conditions",
+                                     "range_key_conditions"}) and len(args) <= 9  # no legacy filter_kwargs
+        _querying.scope = (self, hash_key, index_name, comparison if plain else None, values,
+                           conditions[-1][0] if conditions else None)
         try:
             return query(self, hash_key, *args, **kwargs)
         finally:
@@ -164,7 +172,7 @@ def queries_by_partition() -> Iterator[None]:
         scope = getattr(_querying, "scope", None)
         if scope is None or scope[0] is not self:
             return all_items(self)
-        _, hash_key, index_name = scope
+        _, hash_key, index_name, comparison, values, compared_attr = scope
         _querying.scope = None  # one use: anything else the query calls sees the whole table
         if index_name:
             return [item for hash_set in self.items.values()
@@ -172,10 +180,37 @@ def queries_by_partition() -> Iterator[None]:
         if not self.range_key_attr or hash_key is None:
             return all_items(self)
         partition = self.items.get(hash_key)
-        return sorted(partition.values(), key=lambda item: item.range_key) if partition else []
+        ordered = sorted(partition.values(), key=lambda item: item.range_key) if partition else []
+        return _reachable(ordered, comparison, values, compared_attr, RESULT_SIZE_LIMIT)
 
     with mock.patch.object(Table, "query", partition_query), mock.patch.object(Table, "all_items", scoped_items):
         yield
+
+
+MAX_ITEM_SIZE = 405_000  # moto's LimitedSizeDict refuses an item past this (DynamoDB's 400 KB)
+
+
+def _reachable(ordered: list[Any], comparison: str | None, values: Any, compared_attr: str | None,
+               page_limit: int) -> list[Any]:
+    """The items of a partition (in range-key order) that moto's query loop can act on for this key condition:
+    the span from the first to the last item that matches (moto's own comparison, as its loop makes it) and one
+    item on each side. moto's loop also looks at every other item, but one that does not match only ends a page
+    (LastEvaluatedKey) when the page is full, which the neighbour after the span already decides, or when the
+    page's size plus its own passes the 1 MB page limit: when the matching items could come that close, every
+    item is handed over."""
+    if comparison is None or not ordered:
+        return ordered
+
+    def matches(item: Any) -> bool:
+        value = item.attrs.get(compared_attr) if compared_attr else None
+        return bool((value if value else item.range_key).compare(comparison, values))
+
+    hits = [index for index, item in enumerate(ordered) if matches(item)]
+    if not hits:
+        return []
+    if sum(ordered[index].size() for index in hits) > page_limit - MAX_ITEM_SIZE:
+        return ordered
+    return ordered[max(hits[0] - 1, 0):hits[-1] + 2]
 
 
 _SCALARS = {"S": str, "N": str, "BOOL": bool, "NULL": bool}

@@ -328,3 +328,33 @@ def test_listed_keys_depend_on_the_member_shape_as_moto_s_do() -> None:
         # THEN the picks agree (moto tries a list's shape name before the key)
         assert [picks(), picks()] == [plain, plain]
     assert plain == [["first"], ["second"], ["first"], ["first"], ["key"]]
+
+
+PAGE_CASES = {
+    # a full page (Limit) whose last item ends the range: moto ends the page at the next item, matching or not
+    "limit": ([("A", 4, 10), ("B", 2, 10)], "pk = :h AND begins_with(sk, :x)", {":x": {"S": "A"}}, 4),
+    # 700 KB of matches, then a small item, then a large one: moto's size limit ends the page at the large one
+    "size": ([("B", 2, 350_000), ("C0", 1, 10), ("C1", 1, 350_000)], "pk = :h AND begins_with(sk, :x)",
+             {":x": {"S": "B"}}, None),
+    "between": ([("A", 3, 300_000), ("B", 3, 300_000), ("C", 3, 300_000)], "pk = :h AND sk BETWEEN :x AND :y",
+                {":x": {"S": "A2"}, ":y": {"S": "C0"}}, None),
+    "after": ([("A", 3, 300_000), ("B", 3, 10)], "pk = :h AND sk > :x", {":x": {"S": "A1"}}, 2),
+}
+
+
+@pytest.mark.parametrize("case", PAGE_CASES)
+def test_pages_end_where_moto_ends_them(dynamodb: Any, case: str) -> None:
+    # GIVEN a partition whose items sit around and inside a key range, some large (pages are at most 1 MB)
+    groups, condition, values, limit = PAGE_CASES[case]
+    _fill(dynamodb, [{"pk": "RUN#a", "sk": prefix + (str(i) if count > 1 else ""), "data": {"S": "x" * size}}
+                     for prefix, count, size in groups for i in range(count)])
+    for forward in (True, False):
+        request = {"KeyConditionExpression": condition, "ScanIndexForward": forward,
+                   "ExpressionAttributeValues": {":h": {"S": "RUN#a"}, **values}} | ({"Limit": limit} if limit else {})
+        # WHEN the query is asked page by page without the patches and with them
+        plain = _pages(dynamodb, request)
+        with queries_by_partition(), attribute_values_as_is():
+            fast = _pages(dynamodb, request)
+        # THEN the pages end at the same items
+        assert [[i["sk"] for i in p["Items"]] for p in fast] == [[i["sk"] for i in p["Items"]] for p in plain]
+        assert fast == plain
