@@ -172,7 +172,12 @@ def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], log
                                   params=given, logical_date=_logical_date(logical_date), scenario=script,
                                   retry_wait_cap=None if real_waits else 1.0, timeout=timeout)
         result = _run_with_view(request, run_local, quiet=as_json)
-    except (ScenarioError, ValueError) as exc:
+    except ScenarioError as exc:
+        if exc.problems:
+            _report(exc.problems)
+        _fail(str(exc))
+        raise
+    except ValueError as exc:
         _fail(str(exc))
         raise
     if report:

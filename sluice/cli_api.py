@@ -353,6 +353,9 @@ def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, 
         server = LocalServer(found, port=port, scenario=script, work_dir=Path(work_dir),
                              retry_wait_cap=None if real_waits else 1.0)
     except ScenarioError as exc:
+        if exc.problems:  # one line per problem, as `sluice validate` prints them
+            click.echo("\n".join(str(p) for p in exc.problems), err=True)
+            sys.exit(2)
         _usage(str(exc))
     try:
         server.start()

@@ -15,20 +15,18 @@ Counts are per item for a foreach task. A task's own `local.command` runs unless
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from sluice.spec import Pipeline
+from sluice.spec.problems import Problem, did_you_mean
+
+from .scenario_file import Entry, Origin, ScenarioError, read_scenario
+
+__all__ = ["ALWAYS", "Scenario", "ScenarioError", "Script"]
 
 ALWAYS = 10**9
-
-
-class ScenarioError(ValueError):
-    """Bad scripting input: the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -46,27 +44,12 @@ class Script:
         return attempt < self.fail
 
 
-class _Entry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    fail: Annotated[int, Field(ge=0)] | Literal["always"] = 0
-    delay: Annotated[float, Field(ge=0, le=86_400)] = 0.0
-    error: str | None = None
-    exit_code: Annotated[int, Field(ge=1, le=255)] = 1
-    command: list[str] | str | None = None
-
-
-class _File(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tasks: dict[str, _Entry] = Field(default_factory=dict)
-
-
 @dataclass
 class Scenario:
     """Scripts by task, keyed "TASK" (the pipeline run) or "PIPELINE.TASK" (any pipeline, children included)."""
 
     scripts: dict[str, Script]
+    origins: dict[str, Origin] = field(default_factory=dict)  # where each name was scripted, for check()'s errors
 
     @classmethod
     def empty(cls) -> Scenario:
@@ -74,31 +57,20 @@ class Scenario:
 
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
-        where = str(path)
-        try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ScenarioError(f"{where}: cannot read the scenario: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            raise ScenarioError(f"{where}{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-        try:
-            parsed = _File.model_validate(raw if raw is not None else {})
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            at = ".".join(str(part) for part in first["loc"]) or "top level"
-            raise ScenarioError(f"{where}: {at}: {first['msg']}") from None
-        return cls({name: _script(entry) for name, entry in parsed.tasks.items()})
+        """A scenario file's scripts; ScenarioError naming file:line, the path and what is valid."""
+        entries, origins = read_scenario(path)
+        return cls({name: _script(entry) for name, entry in entries.items()}, origins)
 
     def with_flags(self, failures: list[tuple[str, str]], delays: list[tuple[str, str]]) -> Scenario:
         """Command-line flags on top: `--fail TASK[:N]` (every attempt without N), `--delay TASK:SECONDS`."""
-        scripts = dict(self.scripts)
+        scripts, origins = dict(self.scripts), dict(self.origins)
         for task, count in failures:
+            origins[task] = Origin(f"--fail {task}{':' if count else ''}{count}")
             if count and not count.isdigit():
                 raise ScenarioError(f"--fail {task}:{count}: N must be a whole number of attempts")
             scripts[task] = replace(scripts.get(task, Script()), fail=int(count) if count else ALWAYS)
         for task, seconds in delays:
+            origins.setdefault(task, Origin(f"--delay {task}:{seconds}"))
             try:
                 value = float(seconds)
             except ValueError:
@@ -106,25 +78,34 @@ class Scenario:
             if not 0 <= value <= 86_400:
                 raise ScenarioError(f"--delay {task}:{seconds}: seconds must be between 0 and 86400")
             scripts[task] = replace(scripts.get(task, Script()), delay=value)
-        return Scenario(scripts)
+        return Scenario(scripts, origins)
 
     def check(self, root: Pipeline | None, pipelines: dict[str, Pipeline]) -> None:
         """Every scripted name is PIPELINE.TASK of one of `pipelines` (those a run can reach, or those served), or a
-        bare TASK: of the run's pipeline `root`, or, with no root (`sluice local serve`), of any of them."""
-        where = "in this run" if root is not None else "is served"
-        for name in self.scripts:
-            owner, dot, task = name.rpartition(".")
-            if not dot and root is None:
-                if not any(task in p.tasks for p in pipelines.values()):
-                    raise ScenarioError(f"scripted task '{name}': no served pipeline has a task '{task}'")
-                continue
-            pipeline = pipelines.get(owner) if dot else root
-            if pipeline is None:
-                raise ScenarioError(f"scripted task '{name}': no pipeline '{owner}' {where} "
-                                    f"(pipelines: {', '.join(sorted(pipelines)) or 'none'})")
-            if task not in pipeline.tasks:
-                raise ScenarioError(f"scripted task '{name}': pipeline '{pipeline.name}' has no task '{task}' "
-                                    f"(tasks: {', '.join(pipeline.tasks)})")
+        bare TASK: of the run's pipeline `root`, or, with no root (`sluice local serve`), of any of them.
+        ScenarioError names where each bad name was scripted, with a did-you-mean."""
+        problems = [problem for name in self.scripts if (problem := self._unknown(name, root, pipelines))]
+        if problems:
+            raise ScenarioError(problems)
+
+    def _unknown(self, name: str, root: Pipeline | None, pipelines: dict[str, Pipeline]) -> Problem | None:
+        origin = self.origins.get(name) or Origin("scenario", ("tasks", name))
+        owner, dot, task = name.rpartition(".")
+        if not dot and root is None:
+            every = sorted({t for p in pipelines.values() for t in p.tasks})
+            if task in every:
+                return None
+            return origin.problem(f"no served pipeline has a task '{task}'",
+                                  did_you_mean(task, every) or _listed("tasks", every))
+        pipeline = pipelines.get(owner) if dot else root
+        if pipeline is None:
+            where = "in this run" if root is not None else "is served"
+            return origin.problem(f"no pipeline '{owner}' {where}",
+                                  did_you_mean(owner, pipelines) or _listed("pipelines", sorted(pipelines)))
+        if task in pipeline.tasks:
+            return None
+        return origin.problem(f"pipeline '{pipeline.name}' has no task '{task}'",
+                              did_you_mean(task, pipeline.tasks) or _listed("its tasks", list(pipeline.tasks)))
 
     def script(self, root: str, pipeline: Pipeline, task: str) -> Script:
         """The script for a task: the scenario's, else the task's own local command, else succeed at once."""
@@ -139,7 +120,11 @@ class Scenario:
                       command_timeout=float(local.timeout) if local.timeout else None)
 
 
-def _script(entry: _Entry) -> Script:
+def _listed(what: str, names: list[str]) -> str:
+    return f"{what}: {', '.join(names) or 'none'}"
+
+
+def _script(entry: Entry) -> Script:
     return Script(fail=ALWAYS if entry.fail == "always" else int(entry.fail), delay=entry.delay, error=entry.error,
                   exit_code=entry.exit_code, command=_argv(entry.command) if entry.command else None)
 

@@ -59,12 +59,21 @@ def _describe(err: Any, path: Path, leaf: str | None, root: type[BaseModel], dat
             return f"unknown key '{key}'", close or f"a task's kind is one of: {', '.join(KINDS)}"
         listed = f"valid keys: {', '.join(valid)}" if valid else None
         return f"unknown key '{key}'", did_you_mean(key, valid) or listed
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:  # not pydantic's "instance of _Entry"
+        return f"expected a mapping, not {_kind_of(err['input'])}", None
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "too_short" and path == ("tasks",):
         return "a pipeline needs at least one task", "add one under 'tasks', e.g. hello: {lambda: {function: f}}"
     if kind == "string_pattern_mismatch":
         message = f"{err['input']!r} does not match the pattern {err['ctx']['pattern']}"
     return message, None
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__)
 
 
 def _model_at(root: type[BaseModel], path: Path) -> type[BaseModel] | None:

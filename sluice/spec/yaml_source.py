@@ -96,10 +96,11 @@ class _TooBig(Exception):
         self.node = node
 
 
-def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
-    """Parse one YAML document; never raises for bad input, returns problems instead."""
+def load_yaml(text: str, file: str, kind: str = "pipeline") -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse one YAML document; never raises for bad input, returns problems instead. `kind` names the file's
+    kind in messages ("pipeline", "scenario")."""
     if len(text.encode()) > MAX_FILE_BYTES:
-        return None, [Problem(file, (), f"file is larger than {MAX_FILE_BYTES:,} bytes", hint="split the pipeline")]
+        return None, [Problem(file, (), f"file is larger than {MAX_FILE_BYTES:,} bytes", hint=f"split the {kind}")]
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
@@ -117,7 +118,7 @@ def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]
     if len(nodes) != 1 or nodes[0] is None:
         what = "is empty" if not nodes or nodes[0] is None else f"holds {len(nodes)} documents"
         second = nodes[1].start_mark.line + 1 if len(nodes) > 1 and nodes[1] is not None else None  # extra doc
-        return None, [Problem(file, (), f"file {what}; a pipeline file holds exactly one YAML document", line=second)]
+        return None, [Problem(file, (), f"file {what}; a {kind} file holds exactly one YAML document", line=second)]
     builder = _Builder(file)
     try:
         data = builder.build(nodes[0], ())

@@ -56,7 +56,7 @@ def test_a_scenario_file_scripts_failures_delays_and_messages(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--fail", "nope"], "scripted task 'nope': pipeline 'daily-sales-etl' has no task 'nope'"),
+    (["--fail", "nope"], "--fail nope: error: pipeline 'daily-sales-etl' has no task 'nope'"),
     (["--fail", "extract_orders:x"], "--fail extract_orders:x: N must be a whole number of attempts"),
     (["--delay", "extract_orders"], "--delay takes KEY:VALUE"),
     (["--delay", "extract_orders:soon"], "'soon' is not a number of seconds"),
@@ -77,7 +77,7 @@ def test_a_bad_scenario_file_is_reported_with_its_location(tmp_path: Path) -> No
     scenario = tmp_path / "bad.yaml"
     scenario.write_text("tasks:\n  extract_orders: {fail: sometimes}\n")
     code, _, err = sluice("run", "daily-sales-etl", "--local", "--scenario", str(scenario))
-    assert code == 2 and f"{scenario}: tasks.extract_orders.fail" in err
+    assert code == 2 and f"{scenario}:2: tasks.extract_orders.fail: error: " in err and "or 'always'" in err
     scenario.write_text("tasks: [unclosed\n")
     code, _, err = sluice("run", "daily-sales-etl", "--local", "--scenario", str(scenario))
     assert code == 2 and f"{scenario}:" in err and "not valid YAML" in err
