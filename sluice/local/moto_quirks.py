@@ -11,6 +11,12 @@
   heartbeats a request it parks) finds no heartbeat endpoint and moto answers InvalidToken, which says the task
   is gone: the dispatcher would cancel a live wait. On AWS the token is live from the state's entry; the patch
   takes such a heartbeat as received (the heartbeat clock starts when the endpoint is set up, just after).
+- Running when started: moto sets up an execution's environment and program state in the execution's own
+  thread, after StartExecution has returned. Until that thread ran, a SendTaskFailure (moto asks every
+  execution, running or not), SendTaskSuccess or SendTaskHeartbeat in another thread raised `AttributeError:
+  'NoneType' object has no attribute 'callback_pool_manager'` (seen when a server stopped with runs starting),
+  and a StopExecution raised too, or was dropped. The patch returns from StartExecution once the program runs,
+  as an execution on AWS is running from StartExecution on.
 - One parse per execution (local runs only): moto parses a definition at creation and again per execution.
 - Retry waits: moto sleeps each Retry interval in real time; a local run may cap the sleep, and a sleep ends
   when the session does.
@@ -24,11 +30,14 @@
 from __future__ import annotations
 
 import threading
+import time
 import types
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
+
+STARTING_TIMEOUT = 10.0  # seconds StartExecution waits at most for moto's execution thread to run the program
 
 
 class _CallLock:
@@ -127,6 +136,24 @@ def token_per_attempt() -> Iterator[None]:
 
 
 @contextmanager
+def running_when_started() -> Iterator[None]:
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker.start
+
+    def start(self: Any) -> None:
+        original(self)  # type: ignore[no-untyped-call]
+        # Until the thread has set the program running, a stop would be dropped (moto's set_stop only stops a
+        # running program) and a token call would find no environment. The thread makes no AWS call before then.
+        deadline = time.monotonic() + STARTING_TIMEOUT
+        while getattr(self.env, "_program_state", None) is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    with mock.patch.object(ExecutionWorker, "start", start):
+        yield
+
+
+@contextmanager
 def answers_before_heartbeat_wait() -> Iterator[None]:
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 
@@ -202,6 +229,7 @@ def interpreter_fixes(retry_wait_cap: float | None = None) -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(one_call_at_a_time())
         stack.enter_context(token_per_attempt())
+        stack.enter_context(running_when_started())
         stack.enter_context(answers_before_heartbeat_wait())
         stack.enter_context(heartbeats_before_the_heartbeat_wait())
         stack.enter_context(retry_waits(retry_wait_cap))

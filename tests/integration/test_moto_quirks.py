@@ -140,3 +140,33 @@ def test_the_call_lock_wraps_moto_once_however_often_it_is_entered() -> None:
             assert BotocoreStubber.process_request is wrapped is not bare
     # AND it is moto's own again afterwards
     assert BotocoreStubber.process_request is bare
+
+
+def test_an_execution_just_started_can_be_asked_about_tokens_and_stopped(aws: None) -> None:
+    # GIVEN an execution whose interpreter thread is slow to set the program up (0.3 s)
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+
+    def entrypoint(self: Any) -> Any:
+        time.sleep(0.3)
+        return original(self)
+
+    def invoke(function_name: str, body: Any, response_headers: dict[str, Any]) -> bytes:
+        boto3.client("stepfunctions", region_name=REGION).send_task_success(taskToken=json.loads(body)["token"],
+                                                                            output="{}")
+        return b"{}"
+
+    sfn, machine = _machine(None)
+    with route_lambda(invoke), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+        execution = sfn.start_execution(stateMachineArn=machine, name="e", input="{}")["executionArn"]
+        # WHEN, as soon as StartExecution has answered, a token is failed and the execution stopped
+        with pytest.raises(sfn.exceptions.ClientError) as gone:
+            sfn.send_task_failure(taskToken="no-such-token", error="E", cause="c")
+        sfn.stop_execution(executionArn=execution, error="Sluice.LocalStop", cause="stopping")
+        described = _ended(sfn, execution)
+    # THEN the token is answered as AWS answers it (moto alone: AttributeError 'callback_pool_manager'), and the stop
+    # takes effect (moto alone: AttributeError 'set_stop', or the stop dropped)
+    assert gone.value.response["Error"]["Code"] == "InvalidToken"
+    assert described["status"] == "ABORTED", described
