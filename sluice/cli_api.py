@@ -363,6 +363,8 @@ def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, 
         _error(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc} (is another `sluice local serve` "
                "running? choose another --port)")
     def interrupted(signum: int, frame: Any) -> None:
+        for again in (signal.SIGINT, signal.SIGTERM):  # a second signal must not break the winding down
+            signal.signal(again, lambda *_: click.echo("still stopping: the runs are being stopped", err=True))
         raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does: runs stopped, moto left cleanly
 
     for signum in (signal.SIGINT, signal.SIGTERM):  # SIGINT too: a parent may have started it with SIGINT ignored
@@ -378,6 +380,8 @@ def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, 
         click.echo("stopping: running runs are stopped", err=True)
     finally:
         server.close()
+    for run_id, status in server.stopped_runs.items():
+        click.echo(f"stopped {run_id}: recorded {status or 'nothing (its end was not recorded in time)'}", err=True)
 
 
 def _split(item: str, sep: str, flag: str, optional: bool = False) -> tuple[str, str]:

@@ -406,7 +406,9 @@ def _captured_output(path: Path, *, stdout: bool = True) -> Iterator[None]:
     from functions.observability import logger
 
     stream, moto_log = logger.registered_handler, logging.getLogger("moto")
-    with path.open("w", encoding="utf-8") as out, warnings.catch_warnings(), contextlib.ExitStack() as stack:
+    path.write_text("", encoding="utf-8")
+    # Appending: what else writes to the log (a server's report of a failure) is never written over by this stream.
+    with path.open("a", encoding="utf-8") as out, warnings.catch_warnings(), contextlib.ExitStack() as stack:
         # Handlers of one process share Powertools' metric buffer: a flush can find another's already sent.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         previous = stream.setStream(out)  # type: ignore[attr-defined]

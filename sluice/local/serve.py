@@ -85,6 +85,7 @@ class LocalServer:
         self._to_close: list[str] = []  # stopped executions whose waiting tasks are still to be answered
         self._pending = threading.Lock()
         self._next_sweep = self._next_discover = 0.0
+        self.stopped_runs: dict[str, str | None] = {}  # run id -> its recorded status, of the runs stopped on close
 
     # ---- lifecycle ---------------------------------------------------------------------------------------------
 
@@ -260,7 +261,10 @@ class LocalServer:
         return found
 
     def _wind_down(self) -> None:
-        """Stop every execution still running (and its jobs), so no interpreter thread outlives moto."""
+        """Stop every execution still running (and its jobs), wait for their ends to be recorded, and for moto's
+        execution threads to end, so none outlives moto. `stopped_runs` then says how each was recorded."""
+        from moto.stepfunctions.parser.utils import TMP_THREADS
+
         from .moto_quirks import end_retry_waits
 
         session = self.session
@@ -277,6 +281,25 @@ class LocalServer:
         while running and time.monotonic() < deadline:
             with contextlib.suppress(Exception):
                 self.tick()
-            if all(sfn.describe_execution(executionArn=arn)["status"] != "RUNNING" for arn in running):
+            if all(self._recorded(arn) not in (None, "RUNNING") for arn in running):
                 break
             time.sleep(0.02)
+        for thread in list(TMP_THREADS):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.stopped_runs = {_run_id(arn): self._recorded(arn) for arn in running}
+
+    def _recorded(self, arn: str) -> str | None:
+        """The run's status as the record function stored it (None: nothing recorded yet)."""
+        session = self.session
+        assert session is not None
+        try:
+            items = session.observing.items(arn)
+        except Exception:  # the table went with moto: nothing to say
+            return None
+        return next((str(i.get("status")) for i in items if i.get("sk") == "RUN" and i.get("status")), None)
+
+
+def _run_id(arn: str) -> str:
+    """arn:...:execution:sluice-<pipeline>:<name> -> <pipeline>:<name>, as the run API names runs."""
+    machine, name = arn.split(":")[-2:]
+    return f"{machine.removeprefix('sluice-')}:{name}"

@@ -203,6 +203,22 @@ def test_cancel_stops_a_long_running_run_and_its_job(server: LocalServer) -> Non
     assert code == 1 and "only a running run can be cancelled" in err
 
 
+def test_a_background_failure_names_the_log_that_holds_its_traceback(server: LocalServer) -> None:
+    # GIVEN a server whose background work fails once
+    told: list[str] = []
+    server.on_error = told.append
+    try:
+        server._report(RuntimeError("boom in the background"))
+    finally:
+        server.on_error = None
+    # WHEN the functions go on logging to the same file (a run)
+    ended(server, answer(server, "trigger", "quick")["id"], "SUCCEEDED")
+    # THEN the one line names the log, and the log still holds the traceback (it was once written over)
+    [message] = told
+    assert message.endswith(f"(details: {server.log})")
+    assert "RuntimeError: boom in the background" in server.log.read_text(encoding="utf-8")
+
+
 # ---- backfill --------------------------------------------------------------------------------------------------
 
 def test_a_dry_run_backfill_lists_the_dates_and_starts_nothing(server: LocalServer) -> None:
@@ -330,3 +346,46 @@ def test_local_serve_prints_its_url_serves_and_stops_on_ctrl_c(tmp_path: Path) -
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_sigterm_with_runs_in_flight_stops_them_records_them_aborted_and_exits_cleanly(tmp_path: Path) -> None:
+    # GIVEN a server with two runs in flight: one waiting on a minute-long job, one retrying a failing task
+    (tmp_path / "slow.yaml").write_text(PIPELINES["slow.yaml"])
+    (tmp_path / "quick.yaml").write_text(PIPELINES["quick.yaml"].replace(
+        "a: {lambda: {function: fn-a}}", "a: {lambda: {function: fn-a}, retry: {max_attempts: 5, interval: 1m}}"))
+    command = [sys.executable, "-c", "from sluice.cli import main; main()", "local", "serve", "--dir",
+               str(tmp_path), "--port", "0", "--work-dir", str(tmp_path / "work"), "--delay", "wait:60",
+               "--fail", "a"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        url = lines[1].split()[2]
+        env = {"SLUICE_API_URL": url}
+        started = []
+        for pipeline in ("slow", "quick"):
+            result = CliRunner().invoke(main, ["trigger", pipeline, "--json"], env=env)
+            assert result.exit_code == 0, result.stderr
+            started.append(json.loads(result.stdout)["id"])
+
+        def in_flight() -> bool:
+            shown = [json.loads(CliRunner().invoke(main, ["show", run, "--json"], env=env).stdout)
+                     for run in started]
+            return all(any(a["status"] in ("RUNNING", "FAILED") for t in run["tasks"] for a in t["attempts"])
+                       for run in shown)
+
+        until(in_flight, "both runs to have a job under way")
+        # WHEN the server gets SIGTERM
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=30)
+        err = process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # THEN it exits 0, with no traceback and no background failure, having stopped both runs, recorded ABORTED
+    assert code == 0, err
+    assert "Traceback" not in err and "Error" not in err and "failed" not in err, err
+    for run in started:
+        assert f"stopped {run}: recorded ABORTED" in err, err
