@@ -24,6 +24,7 @@ import click
 from . import api_view as view
 from .api_client import ApiClient, ApiError, endpoint_from_stack_outputs
 
+SCENARIO_HEADER = "X-Sluice-Scenario"  # sluice/local/run_scenarios.py HEADER: read by `sluice local serve` only
 LOCAL_PORT = 8377  # `sluice local serve`'s default port (sluice/local/serve.py DEFAULT_PORT)
 ENDPOINT_ENV = "SLUICE_API_URL"
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -111,6 +112,11 @@ def _call(opts: dict[str, Any], method: str, path: str, *, body: Any = None, que
           headers: dict[str, str] | None = None) -> Any:
     client = _client(opts)
     opts["_loopback"] = client.loopback
+    if opts.get("scenario") and not client.loopback:
+        _usage(f"--scenario {opts['scenario']}: scenarios script the jobs of `sluice local serve` only; a deployed "
+               "run API runs real jobs (give --local, or leave --scenario out)")
+    if opts.get("scenario"):
+        headers = {**(headers or {}), SCENARIO_HEADER: opts["scenario"]}
     clean = {key: value for key, value in (query or {}).items() if value is not None}
     try:
         if method == "GET":
@@ -196,6 +202,8 @@ def pipelines(name: str | None, **opts: Any) -> None:
 @click.option("--date", "logical_date", metavar="DATE", help="logical date: YYYY-MM-DD or an ISO 8601 time")
 @click.option("--reason", metavar="TEXT", help="why the run is started (kept on its record)")
 @click.option("--idempotency-key", metavar="KEY", help="the same key again returns the same run, starting nothing")
+@click.option("--scenario", metavar="NAME", help="local server only: script this run's jobs by the scenario "
+              "NAME.yaml in the server's --scenarios directory, instead of the server's own scenario")
 @target_options
 def trigger(pipeline: str, params: tuple[str, ...], logical_date: str | None, reason: str | None,
             idempotency_key: str | None, **opts: Any) -> None:
@@ -273,6 +281,8 @@ def cancel(run_id: str, reason: str, **opts: Any) -> None:
 @click.command()
 @click.argument("run_id", metavar="RUN")
 @click.option("--reason", metavar="TEXT", help="why (kept on the new run's record)")
+@click.option("--scenario", metavar="NAME", help="local server only: script this run's jobs by the scenario "
+              "NAME.yaml in the server's --scenarios directory, instead of the server's own scenario")
 @target_options
 def resume(run_id: str, reason: str | None, **opts: Any) -> None:
     """Re-run what did not succeed in an ended run (what succeeded is skipped)."""
@@ -324,11 +334,13 @@ def local() -> None:
 @click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
               help="fail the first N attempts of a task in every run (every attempt without N)")
 @click.option("--delay", "delays", multiple=True, metavar="TASK:SECONDS", help="how long each attempt of a task takes")
+@click.option("--scenarios", "scenarios_dir", default="scenarios", show_default=True, type=click.Path(file_okay=False),
+              help="where the scenarios named per run (`sluice trigger --scenario NAME`, `resume --scenario`) are")
 @click.option("--real-waits", is_flag=True, help="wait retry intervals in full (default: at most 1 s each)")
 @click.option("--work-dir", default="build/local", show_default=True, type=click.Path(file_okay=False),
               help="where the functions' log and the jobs' logs go")
 def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, ...], delays: tuple[str, ...],
-          real_waits: bool, work_dir: str) -> None:
+          scenarios_dir: str, real_waits: bool, work_dir: str) -> None:
     """Serve the run API on 127.0.0.1 over moto, with every pipeline in --dir deployed: runs started through it
     execute as `sluice run --local` runs do (jobs succeed unless scripted)."""
     try:
@@ -351,7 +363,7 @@ def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, 
         script = script.with_flags([_split(f, ":", "--fail", optional=True) for f in failures],
                                    [_split(d, ":", "--delay") for d in delays])
         server = LocalServer(found, port=port, scenario=script, work_dir=Path(work_dir),
-                             retry_wait_cap=None if real_waits else 1.0)
+                             retry_wait_cap=None if real_waits else 1.0, scenarios_dir=Path(scenarios_dir))
     except ScenarioError as exc:
         if exc.problems:  # one line per problem, as `sluice validate` prints them
             click.echo("\n".join(str(p) for p in exc.problems), err=True)

@@ -34,8 +34,9 @@ from sluice.compile import BudgetError, compile_pipeline
 from sluice.spec import Pipeline
 
 from .http_bridge import BridgeServer, serve
+from .run_scenarios import RunScenarios, header_of, refused
 from .runner import Session, local_aws, reachable
-from .scenario import Scenario, Script
+from .scenario import Scenario, ScenarioError, Script
 
 DEFAULT_PORT = 8377
 PRINCIPAL = "arn:aws:iam::123456789012:user/local"  # who local requests are made by (no authentication locally)
@@ -72,10 +73,12 @@ class LocalServer:
     work_dir: Path = Path("build/local")
     retry_wait_cap: float | None = 1.0
     sweep_every: float = SWEEP_EVERY
+    scenarios_dir: Path = Path("scenarios")  # where the scenarios a trigger or resume names per run are
     on_error: Callable[[str], None] | None = None  # told of background failures (default: one line on stderr)
 
     def __post_init__(self) -> None:
         self.scenario.check(None, self.pipelines)
+        self.run_scenarios = RunScenarios(self.scenarios_dir, self.scenario, self.pipelines)
         self.run_dir = self.work_dir / f"serve-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
         self.session: Session | None = None
         self.bridge: BridgeServer | None = None
@@ -123,7 +126,13 @@ class LocalServer:
         stack.callback(service.use, None)
 
         def api(event: dict[str, Any], context: Any) -> Any:
-            with session.invocation("api"):
+            name, scenario = header_of(event), None
+            if name is not None:
+                try:
+                    scenario = self.run_scenarios.named(name)
+                except ScenarioError as exc:
+                    return refused("; ".join(str(p) for p in exc.problems) or str(exc))
+            with session.invocation("api"), self.run_scenarios.asking(scenario):
                 return api_handler(event, context)
 
         self.bridge = serve(api, host=self.host, port=self.port, principal=PRINCIPAL)
@@ -193,13 +202,18 @@ class LocalServer:
     # ---- what the hook and the loop do ---------------------------------------------------------------------------
 
     def _script_for(self, start: JobStart) -> Script:
-        # Each run is its own root: "TASK" scripts that task in whichever pipeline runs, "PIPELINE.TASK" one.
-        return self.scenario.script(start.pipeline, self.pipelines[start.pipeline], start.task)
+        # Each run is its own root: "TASK" scripts that task in whichever pipeline runs, "PIPELINE.TASK" one. A run
+        # started with a scenario of its own (or a child run of one) is scripted by that scenario alone.
+        scenario = self.run_scenarios.of(start.execution_id)
+        return scenario.script(start.pipeline, self.pipelines[start.pipeline], start.task)
 
     def _hook(self, session: Session) -> None:
         """Watch every execution the session's Step Functions client starts (API, backfill, child runs), and
         note every one it stops (cancel, a parent's cancel reaching its child run)."""
         events = session.clients("stepfunctions").meta.events
+
+        def starting(params: dict[str, Any], **_: Any) -> None:
+            self.run_scenarios.starting(params)
 
         def started(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
             if getattr(http_response, "status_code", 500) < 300 and parsed.get("executionArn"):
@@ -214,6 +228,7 @@ class LocalServer:
             if arn and getattr(http_response, "status_code", 500) < 300:
                 self.note_stop(arn, error, cause)
 
+        events.register("before-parameter-build.sfn.StartExecution", starting)
         events.register("after-call.sfn.StartExecution", started)
         events.register("before-parameter-build.sfn.StopExecution", stopping)
         events.register("after-call.sfn.StopExecution", stopped)

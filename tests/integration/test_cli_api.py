@@ -73,8 +73,12 @@ def server(tmp_path_factory: pytest.TempPathFactory, marker: Path) -> Iterator[L
     check = "import os, sys; sys.exit(0 if os.path.exists(sys.argv[1]) else 3)"
     scenario = Scenario({"flaky.load": Script(command=[sys.executable, "-c", check, str(marker)]),
                          "slow.wait": Script(delay=60)})
+    # scenarios a trigger or resume may name for its run alone
+    scenarios = tmp_path_factory.mktemp("scenarios")
+    (scenarios / "b-down.yaml").write_text("tasks:\n  quick.b: {fail: always, error: b is down}\n")
+    (scenarios / "typo.yaml").write_text("tasks:\n  quick.b: {fial: 1}\n")
     with LocalServer(loaded.pipelines, port=0, scenario=scenario, work_dir=tmp_path_factory.mktemp("work"),
-                     sweep_every=0.5) as running:
+                     sweep_every=0.5, scenarios_dir=scenarios) as running:
         yield running
 
 
@@ -180,6 +184,44 @@ def test_a_failed_run_is_resumed_after_the_fix_and_succeeds_without_rerunning_wh
     # a succeeded run has nothing to resume: the API's 409, one line, exit 1
     code, _, err = sluice(server, "resume", resumed)
     assert code == 1 and "succeeded: there is nothing to resume" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_run_scripted_to_fail_by_its_own_scenario_succeeds_on_resume(server: LocalServer) -> None:
+    # GIVEN a run triggered with a scenario of its own, in which task b always fails
+    code, out, err = sluice(server, "trigger", "quick", "--scenario", "b-down")
+    assert code == 0, err
+    failed = started_id(out)
+    run = ended(server, failed, "FAILED")
+    b = next(t for t in run["tasks"] if t["name"] == "b")
+    assert b["status"] == "FAILED" and all("b is down" in a["error"] for a in b["attempts"])
+    # WHEN it is resumed with no scenario named
+    code, out, err = sluice(server, "resume", failed, "--reason", "b is back")
+    assert code == 0, err
+    # THEN the resumed run is scripted as the server's other runs are (b succeeds), and a is not run again
+    run = ended(server, started_id(out), "SUCCEEDED")
+    a = next(t for t in run["tasks"] if t["name"] == "a")
+    assert a["attempts"][0]["resumed_from"]["run"] == run["resume_of"]
+    # AND a run triggered meanwhile without a scenario was never scripted by that one
+    other = answer(server, "trigger", "quick")
+    assert ended(server, other["id"], "SUCCEEDED")
+
+
+def test_a_scenario_named_per_run_that_is_unknown_or_bad_is_refused_saying_why(server: LocalServer) -> None:
+    before = len(answer(server, "runs", "quick", "--limit", "100")["runs"])
+    code, out, err = sluice(server, "trigger", "quick", "--scenario", "b-dwn")
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "X-Sluice-Scenario: no scenario 'b-dwn' in " in err and "(did you mean 'b-down'?)" in err
+    code, _, err = sluice(server, "resume", "quick:no-such-run", "--scenario", "typo")
+    assert code == 1 and "typo.yaml:2: tasks.quick.b.fial: error: unknown key 'fial' (did you mean 'fail'?)" in err
+    code, _, err = sluice(server, "trigger", "quick", "--scenario", "../etc/passwd")
+    assert code == 1 and "is not a scenario name" in err
+    assert len(answer(server, "runs", "quick", "--limit", "100")["runs"]) == before  # nothing was started
+
+
+def test_a_scenario_is_refused_against_a_deployed_api() -> None:
+    result = CliRunner().invoke(main, ["trigger", "quick", "--scenario", "b-down", "--endpoint",
+                                       "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"])
+    assert result.exit_code == 2 and "scenarios script the jobs of `sluice local serve` only" in result.stderr
 
 
 def test_cancel_stops_a_long_running_run_and_its_job(server: LocalServer) -> None:
