@@ -11,7 +11,8 @@ API, by a backfill (the record function starts its next date) or as child runs a
 session's Step Functions client (and, as a safety net, by listing the running executions now and then), and are
 pumped like a local run's: jobs end by the scenario's rules. A StopExecution (cancel) is noted by the same hook:
 the run's waiting tasks are answered so moto's interpreter ends it, no further state is dispatched, and its end is
-delivered ABORTED, as Step Functions reports it.
+delivered ABORTED, as Step Functions reports it. A trigger or resume may name a scenario for its run alone
+(run_scenarios.py). On close, the runs still running are stopped and their recorded ends waited for.
 """
 
 from __future__ import annotations
