@@ -13,6 +13,7 @@ run's process time.
 
     .venv/bin/python bench/local_run.py                 # both shapes, 200 tasks, 3 runs each
     .venv/bin/python bench/local_run.py --tasks 100 --repeat 1 --shapes layers
+    .venv/bin/python bench/local_run.py --against ../wt-before    # alternating with an older checkout
 """
 
 from __future__ import annotations
@@ -80,9 +81,13 @@ def main() -> None:
     parser.add_argument("--tasks", default="200", help="task counts, comma-separated (e.g. 100,200,400)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--shapes", default="chain,layers")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="another checkout of Sluice (e.g. a git worktree of an older commit): its runs "
+                             "alternate with this one's, run by run (PYTHONPATH), and both are printed")
     args = parser.parse_args()
+    trees = {"this": str(ROOT)} | ({"against": str(args.against.resolve())} if args.against else {})
     print(f"sluice run --local, no-op lambda tasks, median of {args.repeat} fresh processes")
-    print(f"{'shape':<8} {'tasks':>6} {'first s':>8} {'process s':>10} {'run s':>8} {'ms/task':>8} "
+    print(f"{'shape':<8} {'tasks':>6} {'code':<8} {'first s':>8} {'process s':>10} {'run s':>8} {'ms/task':>8} "
           f"{'transitions':>12} {'peak MB':>8}")
     with tempfile.TemporaryDirectory() as tmp:
         directory, work = Path(tmp) / "pipelines", Path(tmp) / "work"
@@ -91,12 +96,17 @@ def main() -> None:
         for shape in args.shapes.split(","):
             for tasks in (int(n) for n in args.tasks.split(",")):
                 name = pipeline_file(directory, shape, tasks)
-                runs = [one_run(directory, name, work, Path(tmp) / "cache") for _ in range(args.repeat)]
-                wall = statistics.median(r["wall"] for r in runs)
-                run = statistics.median(r["run"] for r in runs)
-                print(f"{shape:<8} {tasks:>6} {runs[0]['wall']:>8.2f} {wall:>10.2f} {run:>8.2f} "
-                      f"{run * 1000 / tasks:>8.1f} {runs[0]['transitions']:>12} "
-                      f"{max(r['peak_mb'] for r in runs):>8.0f}", flush=True)
+                runs: dict[str, list[dict[str, Any]]] = {code: [] for code in trees}
+                for _ in range(args.repeat):
+                    for code, tree in trees.items():
+                        os.environ["PYTHONPATH"] = tree
+                        runs[code].append(one_run(directory, name, work, Path(tmp) / f"cache-{code}"))
+                for code, done in runs.items():
+                    wall = statistics.median(r["wall"] for r in done)
+                    run = statistics.median(r["run"] for r in done)
+                    print(f"{shape:<8} {tasks:>6} {code:<8} {done[0]['wall']:>8.2f} {wall:>10.2f} {run:>8.2f} "
+                          f"{run * 1000 / tasks:>8.1f} {done[0]['transitions']:>12} "
+                          f"{max(r['peak_mb'] for r in done):>8.0f}", flush=True)
     sys.exit(0)
 
 
