@@ -13,7 +13,7 @@ from ..adapters.jobs.base import JobError, JobRef, JobState
 from ..adapters.run_store import RunStore
 from ..adapters.tokens import Tokens
 from ..dispatch.service import Dispatcher
-from ..events.types import JobEvent
+from ..events.types import JobEvent, function_name
 from ..observability import logger, metrics
 from ..runtime.context import task_output
 from ..runtime.records import Attempt
@@ -43,6 +43,10 @@ class Completer:
             if seconds_between(event.time, self.clock()) < RETRY_UNKNOWN_FOR:
                 raise AttemptNotFoundYetError(f"no attempt recorded for {event.kind} job {event.external_id} yet")
             return "ignored: not a Sluice job"
+        if refused := _foreign_record(event, attempt):
+            logger.warning(refused, extra={"run": attempt.run, "task": attempt.task, "request_id": event.external_id})
+            metrics.add_metric(name="CompletionsRefused", unit=MetricUnit.Count, value=1)
+            return refused
         state = JobState(status=event.status, error=event.error, exit_code=event.exit_code, output=event.output,
                          usage=event.usage)
         return self.finish(attempt, state, event_id)
@@ -90,3 +94,15 @@ class Completer:
             logger.warning("could not read the job's usage; its run's cost leaves it out", task=attempt.task,
                            external_id=attempt.external_id, reason=str(exc))
             return None
+
+
+def _foreign_record(event: JobEvent, attempt: Attempt) -> str | None:
+    """Why a Lambda invocation record cannot end this attempt: it names another function than the one the attempt
+    invoked (a request id is no secret: `GET /runs/{id}` shows it). None when it may."""
+    invoked = attempt.details.get("function") or attempt.config.get("function")
+    if event.kind != "lambda" or not invoked or not event.function:
+        return None
+    if function_name(event.function) == function_name(invoked):
+        return None
+    return (f"refused: the invocation record for request {event.external_id} is from function "
+            f"'{function_name(event.function)}', but the attempt invoked '{function_name(invoked)}'")

@@ -119,15 +119,16 @@ def lambda_result(record: LambdaInvocationRecord) -> JobEvent:
     request_id, time = record.requestContext.requestId, iso(record.timestamp)
     payload, condition = record.responsePayload, record.requestContext.condition
     failed = record.responseContext is not None and record.responseContext.functionError
+    function = record.requestContext.functionArn
     if condition == "Success" and not failed:
-        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=payload)
+        return JobEvent("lambda", request_id, "SUCCEEDED", "Success", time, output=payload, function=function)
     if isinstance(payload, dict):
         text = joined(payload.get("errorType"), payload.get("errorMessage"))
     else:
         text = payload if isinstance(payload, str) else ("" if payload is None else json.dumps(payload))
     # A record with no response never reached the function (EventAgeExceeded): the condition is all there is.
     error = f"{text} ({condition})" if text and condition else text or condition or "invocation failed"
-    return JobEvent("lambda", request_id, "FAILED", condition or "Failure", time, error=error)
+    return JobEvent("lambda", request_id, "FAILED", condition or "Failure", time, error=error, function=function)
 
 
 def _trigger(run_input: Any) -> Any:

@@ -30,6 +30,18 @@ class JobEvent:
     exit_code: int | None = None
     output: Any = None  # Lambda responsePayload; child execution output (parsed JSON)
     usage: dict[str, Any] | None = None  # compute used, when the event itself reports it (ECS)
+    function: str | None = None  # a Lambda invocation record's function ARN: the function that ran
+
+
+def function_name(reference: str) -> str:
+    """The function's name in any form Lambda takes it: a name (`f`, `f:alias`), a partial ARN
+    (`123456789012:function:f`) or a full ARN (`arn:aws:lambda:eu-west-1:123456789012:function:f:$LATEST`)."""
+    if reference.startswith("arn:"):
+        parts = reference.split(":")
+        return parts[6] if len(parts) > 6 else reference
+    if ":function:" in reference:
+        return reference.split(":function:", 1)[1].split(":", 1)[0]
+    return reference.split(":", 1)[0]
 
 
 @dataclass(frozen=True)

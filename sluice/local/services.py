@@ -20,6 +20,7 @@ from typing import Any
 
 from functions.adapters.clock import iso_utc
 from functions.adapters.jobs.base import JobRef
+from functions.events.types import function_name
 from sluice.spec import Pipeline
 
 ACCOUNT = "123456789012"
@@ -236,7 +237,7 @@ def _ecs(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> En
 
 def lambda_record(region: str, ref: JobRef, outcome: Outcome, payload: Any) -> dict[str, Any]:
     """The asynchronous invocation's record, as Lambda delivers it to a destination function."""
-    function = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{ref.details['function']}:$LATEST"
+    function = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{function_name(ref.details['function'])}:$LATEST"
     response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
     if outcome.succeeded:
         result = outcome.output

@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from functions.adapters.clock import utc_now
-from tests.support.runtime import EXECUTION, LambdaContext, installed, logged, moto_runtime, running_job
+from tests.support.runtime import (
+    EXECUTION,
+    FakeJobs,
+    LambdaContext,
+    installed,
+    logged,
+    moto_runtime,
+    request,
+    running_job,
+)
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
@@ -68,3 +77,39 @@ def test_lambdas_own_destination_record_ends_the_task(rt: Any, name: str, status
     if status == "SUCCEEDED":
         assert attempt.output == record["responsePayload"]
     assert attempt.end_event == f"lambda:{request_id}:{record['timestamp']}"
+
+
+def test_a_record_from_another_function_does_not_end_the_task(rt: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from functions.complete.handler import handler
+
+    # GIVEN a running Lambda task of function orders-enrich (its request id is no secret)
+    jobs = rt.jobs["lambda"] = FakeJobs(kind="lambda")
+    rt.dispatcher.handle(request(kind="lambda", config={"function": "orders-enrich"}))
+    request_id, invoked = next(iter(jobs.jobs)), "orders-enrich"
+    # WHEN an invocation record with its request id arrives from another function (one whose destination is
+    # `complete` too, e.g. a function someone else may invoke)
+    record = load("lambda_record_success")
+    record["requestContext"] |= {"requestId": request_id,
+                                 "functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:other:$LATEST"}
+    record["timestamp"] = utc_now()
+    result = handler(record, LambdaContext())
+    # THEN it is refused and logged, and the attempt still runs with nobody answering its token; the record of the
+    # function itself (any form of its name) still ends it
+    assert result["result"].startswith("refused: ") and "'other'" in result["result"] and f"'{invoked}'" in result[
+        "result"]
+    [attempt] = rt.store.load(EXECUTION).attempts
+    assert (attempt.status, attempt.output) == ("RUNNING", None)
+    assert rt.tokens.of("token-extract-0") == []
+    assert any("refused: the invocation record" in text for text in logged(caplog))
+    record["requestContext"]["functionArn"] = "arn:aws:lambda:eu-west-1:123456789012:function:orders-enrich:$LATEST"
+    assert handler(record, LambdaContext()) == {"result": "attempt SUCCEEDED"}
+
+
+@pytest.mark.parametrize(("reference", "name"), [
+    ("f", "f"), ("f:live", "f"), ("123456789012:function:f", "f"), ("123456789012:function:f:3", "f"),
+    ("arn:aws:lambda:eu-west-1:123456789012:function:f", "f"),
+    ("arn:aws:lambda:eu-west-1:123456789012:function:f:$LATEST", "f")])
+def test_a_function_is_named_the_same_in_every_form_lambda_takes(reference: str, name: str) -> None:
+    from functions.events.types import function_name
+
+    assert function_name(reference) == name

@@ -99,10 +99,12 @@ JOB_EVENTS: dict[str, JobEvent] = {
         usage={"fargate_vcpu_seconds": 1942.815, "fargate_memory_gb_seconds": 3885.63}),
     "lambda_record_success": JobEvent(
         "lambda", "c2f8a1d4-7e39-4b06-a5c1-9d0e3f6b2a87", "SUCCEEDED", "Success", "2025-03-14T08:25:03.412Z",
-        output={"rows": 1250, "path": "s3://sluice-data-123456789012/orders-enriched/2025-03-14/part-0000.parquet"}),
+        output={"rows": 1250, "path": "s3://sluice-data-123456789012/orders-enriched/2025-03-14/part-0000.parquet"},
+        function="arn:aws:lambda:eu-west-1:123456789012:function:orders-enrich:$LATEST"),
     "lambda_record_failure": JobEvent(
         "lambda", "8e1d5b3f-0a27-4c94-b6e8-4f2a7c9d1e05", "FAILED", "RetriesExhausted", "2025-03-14T08:29:47.568Z",
-        error="KeyError: 'customer_id' (RetriesExhausted)"),
+        error="KeyError: 'customer_id' (RetriesExhausted)",
+        function="arn:aws:lambda:eu-west-1:123456789012:function:orders-enrich:$LATEST"),
     "sfn_execution_running": JobEvent("pipeline", EX + "14T080000Z", "RUNNING", "RUNNING", "2025-03-14T08:00:02.000Z"),
     "sfn_execution_succeeded": JobEvent(
         "pipeline", EX + "14T080000Z", "SUCCEEDED", "SUCCEEDED", "2025-03-14T08:47:19.000Z",
