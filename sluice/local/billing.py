@@ -34,6 +34,7 @@ class Meter:
     invocations: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
     dynamodb: Counter[str] = field(default_factory=Counter)  # operation -> request units
+    wait_writes: int = 0  # write units on parked requests (WAIT# items), which a run's recorded cost leaves out
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -52,13 +53,15 @@ class Meter:
         def note(event_name: str, params: dict[str, Any], **_: Any) -> None:
             operation = event_name.rsplit(".", 1)[-1]
             if operation in TRANSACTIONS:
-                units = 2 * len(params.get("TransactItems", []))
+                written: list[dict[str, Any]] = [next(iter(entry.values()), {}) for entry in params.get("TransactItems", [])]
+                units, waits = 2 * len(written), 2 * sum(_on_wait(one) for one in written)
             elif operation in WRITES or operation in READS:
-                units = 1
+                units, waits = 1, int(operation in WRITES and _on_wait(params))
             else:
                 return
             with self._lock:
                 self.dynamodb[operation] += units
+                self.wait_writes += waits
 
         client.meta.events.register("before-call.dynamodb", note)
 
@@ -69,8 +72,15 @@ class Meter:
         return {"state_transitions": state_transitions, "lambda_invocations": sum(self.invocations.values()),
                 "lambda_invocations_by_function": dict(self.invocations),
                 "lambda_gb_seconds": round(gb_seconds, 4), "lambda_memory_mb": LAMBDA_MEMORY_MB,
-                "dynamodb_write_units": writes, "dynamodb_read_units": reads,
+                "dynamodb_write_units": writes, "dynamodb_wait_write_units": self.wait_writes,
+                "dynamodb_read_units": reads,
                 "dynamodb_requests_by_operation": dict(self.dynamodb)}
+
+
+def _on_wait(request: dict[str, Any]) -> bool:
+    """Whether a write request (or one write of a transaction) is on a parked request's item."""
+    key = request.get("Key") or request.get("Item") or {}
+    return str(key.get("sk", {}).get("S", "")).startswith("WAIT#")
 
 
 def cost(counts: dict[str, Any]) -> dict[str, Any]:
