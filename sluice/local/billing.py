@@ -53,7 +53,8 @@ class Meter:
         def note(event_name: str, params: dict[str, Any], **_: Any) -> None:
             operation = event_name.rsplit(".", 1)[-1]
             if operation in TRANSACTIONS:
-                written: list[dict[str, Any]] = [next(iter(entry.values()), {}) for entry in params.get("TransactItems", [])]
+                entries = params.get("TransactItems", [])
+                written: list[dict[str, Any]] = [next(iter(entry.values()), {}) for entry in entries]
                 units, waits = 2 * len(written), 2 * sum(_on_wait(one) for one in written)
             elif operation in WRITES or operation in READS:
                 units, waits = 1, int(operation in WRITES and _on_wait(params))
