@@ -79,6 +79,10 @@ def backfill_view(view: dict[str, Any]) -> None:
     if view.get("dry_run"):
         click.echo(f"dry run: {view['pipeline']} would run {chosen} of {len(dates)} date(s) "
                    f"(mode {view.get('mode')}, at most {view.get('max_concurrent')} at a time)")
+        if view.get("start") and view.get("end"):
+            zone = f"; a date alone is a whole day in {view['timezone']}" if view.get("timezone") else ""
+            click.echo(f"window: {view['start']} .. {view['end']} (UTC, inclusive{zone}): {len(dates)} "
+                       "scheduled date(s)")
     else:
         click.echo(f"backfill {view.get('id')} of {view['pipeline']}: {view.get('status')} ({chosen} run(s), mode "
                    f"{view.get('mode')}, at most {view.get('max_concurrent')} at a time)")

@@ -296,8 +296,12 @@ def resume(run_id: str, reason: str | None, **opts: Any) -> None:
 
 @click.command()
 @click.argument("pipeline")
-@click.option("--start", required=True, metavar="TIME", help="first logical date considered (date or ISO 8601)")
-@click.option("--end", required=True, metavar="TIME", help="last logical date considered (inclusive)")
+@click.option("--start", required=True, metavar="TIME",
+              help="first logical date considered: ISO 8601 time, or a date (from the start of that day in the "
+              "schedule's time zone)")
+@click.option("--end", required=True, metavar="TIME",
+              help="last logical date considered, inclusive: ISO 8601 time, or a date (to the end of that day in "
+              "the schedule's time zone)")
 @click.option("--mode", type=click.Choice(["missing", "failed", "all"]), default="missing", show_default=True,
               help="missing: dates without a run; failed: dates whose latest run failed; all: every date")
 @click.option("--dry-run", is_flag=True, help="only say which dates would run")
@@ -308,7 +312,11 @@ def resume(run_id: str, reason: str | None, **opts: Any) -> None:
 @target_options
 def backfill(pipeline: str, start: str, end: str, mode: str, dry_run: bool, max_concurrent: int,
              params: tuple[str, ...], idempotency_key: str | None, **opts: Any) -> None:
-    """Run PIPELINE's scheduled logical dates between --start and --end, at most N at a time."""
+    """Run PIPELINE's scheduled logical dates between --start and --end, at most N at a time.
+
+    A date alone (YYYY-MM-DD) is a whole day in the time zone of the pipeline's first enabled schedule: --end
+    2026-11-29 includes that day's runs. A time is exact (UTC unless it has an offset). The dry run prints the
+    window the dates were read as."""
     body = {"start": start, "end": end, "mode": mode, "dry_run": dry_run, "max_concurrent": max_concurrent,
             "params": _pairs(params, "--param")}
     answer = _call(opts, "POST", f"/pipelines/{_quoted(pipeline)}/backfill", body=body,

@@ -29,8 +29,10 @@ class Resume(_Body):
 
 
 class Backfill(_Body):
-    start: str = Field(..., max_length=40, description="first logical date considered (date or ISO 8601 time)")
-    end: str = Field(..., max_length=40, description="last logical date considered (inclusive)")
+    start: str = Field(..., max_length=40, description="first logical date considered: an ISO 8601 time, or a date "
+                       "(YYYY-MM-DD: from the start of that day in the schedule's time zone)")
+    end: str = Field(..., max_length=40, description="last logical date considered, inclusive: an ISO 8601 time, or "
+                     "a date (YYYY-MM-DD: to the end of that day in the schedule's time zone)")
     mode: Literal["missing", "failed", "all"] = Field(
         "missing", description="missing: dates without any run; failed: dates whose latest run failed, timed out or "
         "was aborted; all: every date")
@@ -180,3 +182,6 @@ class BackfillView(BaseModel):
     dates: list[BackfillDate]
     created_by: str | None = None
     created_at: str | None = None
+    start: str | None = Field(None, description="the window's first instant (UTC), a date-only start resolved")
+    end: str | None = Field(None, description="the window's last instant (UTC), a date-only end resolved")
+    timezone: str | None = Field(None, description="the zone whose days date-only bounds are (dry run)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sluice.run_request import logical_date
 
@@ -46,6 +47,28 @@ def moments(**texts: str) -> list[dt.datetime]:
     if errors:
         raise BadRequest("; ".join(f"{e['field']}: {e['reason']}" for e in errors), errors=errors)
     return found
+
+
+def day_window(start: str, end: str, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """A backfill's [start, end] as UTC times: a date alone is a whole day in `timezone` (the schedule's), so a
+    date-only start is that day's first instant and a date-only end its last; a time stays exact (UTC without an
+    offset, as every time the API takes). One BadRequest naming every field that is wrong."""
+    since, until = moments(start=start, end=end)
+    zone = ZoneInfo(timezone)
+    if _date_only(start):
+        since = dt.datetime.combine(dt.date.fromisoformat(start), dt.time(), zone).astimezone(dt.UTC)
+    if _date_only(end):
+        next_day = dt.date.fromisoformat(end) + dt.timedelta(days=1)
+        until = (dt.datetime.combine(next_day, dt.time(), zone) - dt.timedelta(milliseconds=1)).astimezone(dt.UTC)
+    return since, until
+
+
+def _date_only(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10  # fromisoformat also takes 20261129; only YYYY-MM-DD is a date here
 
 
 def body_problem(text: str) -> str | None:

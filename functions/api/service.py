@@ -24,7 +24,7 @@ from ..backfill.service import BackfillError, Backfills, plan
 from ..runtime.wiring import Runtime, runtime
 from . import models
 from .catalog import Catalog
-from .moments import moments
+from .moments import day_window
 from .problems import BadRequest, Conflict, NotFound
 from .runs import Runs
 
@@ -65,7 +65,8 @@ class BackfillApi:
     def start(self, name: str, body: models.Backfill, *, principal: str,
               idempotency_key: str | None) -> models.BackfillView:
         pipeline = self.catalog.get(name)
-        since, until = moments(start=body.start, end=body.end)
+        zone = backfill_zone(pipeline)
+        since, until = day_window(body.start, body.end, zone)
         try:
             params = resolve_params(pipeline, body.params) if body.params else {}
             dates = plan(pipeline, since, until, body.mode,
@@ -81,7 +82,8 @@ class BackfillApi:
                                                              {"field": "end", "reason": reason}]) from None
         if body.dry_run:
             return models.BackfillView(pipeline=name, mode=body.mode, dry_run=True, max_concurrent=body.max_concurrent,
-                                       status="PLANNED", dates=[_date(d) for d in dates])
+                                       status="PLANNED", dates=[_date(d) for d in dates], start=iso_utc(since),
+                                       end=iso_utc(until), timezone=zone)
         key = idempotency_key or uuid.uuid4().hex
         backfill_id = hashlib.sha256(f"{name}|{key}".encode()).hexdigest()[:16]
         request: dict[str, Any] = {"start": iso_utc(since), "end": iso_utc(until), "mode": body.mode,
@@ -114,7 +116,15 @@ class BackfillApi:
         done = len(item["ended"]) >= len(item["runs"])
         return models.BackfillView(id=backfill_id, pipeline=item["pipeline"], mode=item["mode"], dry_run=False,
                                    max_concurrent=int(item["max_concurrent"]), status="DONE" if done else "RUNNING",
-                                   dates=dates, created_by=item["created_by"], created_at=item["created_at"])
+                                   dates=dates, created_by=item["created_by"], created_at=item["created_at"],
+                                   start=item.get("start"), end=item.get("end"))
+
+
+def backfill_zone(pipeline: Pipeline) -> str:
+    """The time zone a backfill's date-only start and end are days of: the first enabled schedule's (the first
+    schedule's when none is enabled). A pipeline whose schedules differ in zone takes the first one's days."""
+    enabled = [s for s in pipeline.schedules if s.enabled] or list(pipeline.schedules)
+    return enabled[0].timezone if enabled else "UTC"
 
 
 def _same_backfill(item: dict[str, Any], request: dict[str, Any]) -> None:

@@ -269,9 +269,20 @@ def test_a_dry_run_backfill_lists_the_dates_and_starts_nothing(server: LocalServ
                             "--dry-run")
     assert code == 0, err
     assert out.splitlines()[0] == "dry run: quick would run 3 of 3 date(s) (mode missing, at most 1 at a time)"
-    assert [line.split()[0] for line in out.splitlines()[2:]] == [
+    assert out.splitlines()[1] == ("window: 2026-09-01T00:00:00.000Z .. 2026-09-03T12:00:00.000Z (UTC, inclusive; "
+                                   "a date alone is a whole day in UTC): 3 scheduled date(s)")
+    assert [line.split()[0] for line in out.splitlines()[3:]] == [
         "2026-09-01T03:00:00Z", "2026-09-02T03:00:00Z", "2026-09-03T03:00:00Z"]
     assert len(answer(server, "runs", "quick", "--limit", "100")["runs"]) == before
+
+
+def test_a_dry_run_backfill_ending_on_a_date_includes_that_day(server: LocalServer) -> None:
+    # GIVEN quick, daily at 03:00 UTC WHEN a dry run ends on a date alone
+    code, out, err = sluice(server, "backfill", "quick", "--start", "2026-08-01", "--end", "2026-08-07", "--dry-run")
+    # THEN that day's run is in, and the window printed says so
+    assert code == 0, err
+    assert "window: 2026-08-01T00:00:00.000Z .. 2026-08-07T23:59:59.999Z" in out and "7 scheduled date(s)" in out
+    assert out.splitlines()[-1].split()[0] == "2026-08-07T03:00:00Z"
 
 
 def test_a_backfill_with_max_concurrent_1_runs_its_dates_one_after_another(server: LocalServer) -> None:

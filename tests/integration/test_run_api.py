@@ -226,6 +226,22 @@ def test_a_dry_run_backfill_lists_the_schedules_logical_dates_across_a_dst_chang
     assert cloud.executions("daily-sales-etl") == []
 
 
+def test_a_date_only_end_includes_that_whole_day_in_the_schedules_time_zone(cloud: Cloud) -> None:
+    # GIVEN daily-sales-etl, at 02:30 Europe/Berlin (01:30Z in winter)
+    # WHEN a week is backfilled by dates alone, end "inclusive"
+    status, plan = cloud.call("POST", "/pipelines/daily-sales-etl/backfill", {
+        "start": "2026-11-23", "end": "2026-11-29", "mode": "all", "dry_run": True})
+    # THEN all seven days run, the last one included, and the answer says the window the dates were read as
+    assert status == 200 and [d["logical_date"][:10] for d in plan["dates"]] == [
+        f"2026-11-{day}" for day in range(23, 30)]
+    assert (plan["start"], plan["end"], plan["timezone"]) == (
+        "2026-11-22T23:00:00.000Z", "2026-11-29T22:59:59.999Z", "Europe/Berlin")
+    # AND a time with the date stays exact: midnight UTC leaves the 29th's 01:30Z out
+    status, plan = cloud.call("POST", "/pipelines/daily-sales-etl/backfill", {
+        "start": "2026-11-23", "end": "2026-11-29T00:00:00Z", "mode": "all", "dry_run": True})
+    assert len(plan["dates"]) == 6 and plan["end"] == "2026-11-29T00:00:00.000Z"
+
+
 def test_backfill_modes_skip_what_they_should(cloud: Cloud) -> None:
     done = cloud.call("POST", "/pipelines/daily-sales-etl/runs", {"logical_date": "2026-03-27T01:30:00Z"})[1]
     cloud.finish(done["execution_arn"])
