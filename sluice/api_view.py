@@ -9,12 +9,12 @@ from typing import Any
 import click
 
 
-def started(answer: dict[str, Any], verb: str, *, local: bool) -> None:
+def started(answer: dict[str, Any], verb: str, *, local: bool, flags: str = "") -> None:
     click.echo(f"{verb} {answer['id']} ({answer.get('status') or 'RUNNING'})")
     fields([("logical date", answer.get("logical_date")), ("params", params_text(answer.get("params"))),
              ("resume of", answer.get("resume_of")), ("trigger", trigger_text(answer.get("trigger"))),
              ("console", None if local else (answer.get("links") or {}).get("console"))])
-    click.echo(f"follow it: sluice show {answer['id']}")
+    click.echo(f"follow it: sluice show {answer['id']}{flags}")
 
 
 def run_view(run: dict[str, Any], *, local: bool) -> None:
@@ -73,7 +73,7 @@ def attempt_line(attempt: dict[str, Any]) -> str:
     return text
 
 
-def backfill_view(view: dict[str, Any]) -> None:
+def backfill_view(view: dict[str, Any], *, flags: str = "") -> None:
     dates = view.get("dates") or []
     chosen = sum(1 for d in dates if d.get("action") == "run")
     if view.get("dry_run"):
@@ -90,7 +90,7 @@ def backfill_view(view: dict[str, Any]) -> None:
             for d in dates]
     table(["LOGICAL DATE", "ACTION", "WHY", "RUN", "STATUS"], rows, empty="no scheduled dates in that range")
     if not view.get("dry_run") and view.get("id"):
-        click.echo(f"follow it: sluice show {view['id']}")
+        click.echo(f"follow it: sluice show {view['id']}{flags}")
 
 
 def fields(pairs: list[tuple[str, Any]]) -> None:

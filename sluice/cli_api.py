@@ -3,7 +3,8 @@
 
 Where the API is: `--local` (`sluice local serve` on 127.0.0.1, unsigned), `--endpoint URL` or $SLUICE_API_URL,
 or `--stack NAME` (the stack's RunApiUrl output); a deployed API is called with SigV4 signatures from the usual
-AWS credentials (`--profile`, `--region`). Every command prints a human summary, or the API's JSON with `--json`.
+AWS credentials (`--profile`, `--region`). Every command prints a human summary, or the API's JSON with `--json`;
+a follow-up hint it prints (`follow it: sluice show ...`) carries the flags that reached the API, so it can be pasted.
 An error the API answers, or an API that cannot be reached, is one line on stderr and exit status 1; bad usage
 is exit status 2.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -55,6 +57,25 @@ def target_options(function: F) -> F:
     for option in options:
         function = option(function)
     return function
+
+
+def connection_flags(opts: dict[str, Any]) -> str:
+    """The flags that reach the API this command reached, for a follow-up hint to carry: pasted, it calls the same
+    API (" --local --port 9000", " --endpoint URL", " --stack NAME --region R"; "" for $SLUICE_API_URL alone)."""
+    given: list[str] = []
+    if opts.get("local"):
+        given.append("--local")
+        if opts.get("port") not in (None, LOCAL_PORT):
+            given += ["--port", str(opts["port"])]
+    elif opts.get("endpoint"):
+        given += ["--endpoint", opts["endpoint"]]
+    elif opts.get("stack"):
+        given += ["--stack", opts["stack"]]
+    if not opts.get("local"):
+        for flag in ("region", "profile"):
+            if opts.get(flag):
+                given += [f"--{flag}", opts[flag]]
+    return "".join(f" {shlex.quote(str(part))}" for part in given)
 
 
 def _client(opts: dict[str, Any]) -> ApiClient:
@@ -218,7 +239,7 @@ def trigger(pipeline: str, params: tuple[str, ...], logical_date: str | None, re
     if opts["as_json"]:
         return _emit_json(answer)
     view.started(answer, "started" if answer.get("created", True) else "already started (same idempotency key)",
-             local=opts["_loopback"])
+                 local=opts["_loopback"], flags=connection_flags(opts))
     return None
 
 
@@ -244,7 +265,10 @@ def runs(pipeline: str, status: str | None, since: str | None, until: str | None
             for r in answer.get("runs", [])]
     view.table(["RUN", "STATUS", "LOGICAL DATE", "STARTED", "TOOK", "COST", "TRIGGER"], rows, empty="no runs")
     if answer.get("next_token"):
-        click.echo(f"more: sluice runs {pipeline} --next-token {answer['next_token']}")
+        again = "".join(f" {flag} {shlex.quote(value)}" for flag, value in (("--status", status), ("--since", since),
+                                                                ("--until", until)) if value)
+        click.echo(f"more: sluice runs {pipeline}{again} --limit {limit} --next-token {answer['next_token']}"
+                   f"{connection_flags(opts)}")
     return None
 
 
@@ -256,7 +280,7 @@ def show(run_id: str, **opts: Any) -> None:
     <pipeline>:<execution name> or the execution ARN; a backfill's id shows the backfill."""
     if _BACKFILL_ID.match(run_id):
         answer = _call(opts, "GET", f"/backfills/{run_id}")
-        return _emit_json(answer) if opts["as_json"] else view.backfill_view(answer)
+        return _emit_json(answer) if opts["as_json"] else view.backfill_view(answer, flags=connection_flags(opts))
     answer = _call(opts, "GET", f"/runs/{_quoted(run_id)}")
     if opts["as_json"]:
         return _emit_json(answer)
@@ -290,7 +314,7 @@ def resume(run_id: str, reason: str | None, **opts: Any) -> None:
     if opts["as_json"]:
         return _emit_json(answer)
     view.started(answer, f"resumed {run_id} as" if answer.get("created", True) else f"{run_id} was already resumed as",
-             local=opts["_loopback"])
+                 local=opts["_loopback"], flags=connection_flags(opts))
     return None
 
 
@@ -323,7 +347,7 @@ def backfill(pipeline: str, start: str, end: str, mode: str, dry_run: bool, max_
                    headers={"Idempotency-Key": idempotency_key} if idempotency_key else None)
     if opts["as_json"]:
         return _emit_json(answer)
-    view.backfill_view(answer)
+    view.backfill_view(answer, flags=connection_flags(opts))
     return None
 
 

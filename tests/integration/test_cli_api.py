@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from sluice.cli import main
-from sluice.cli_api import LOCAL_PORT
+from sluice.cli_api import LOCAL_PORT, connection_flags
 from sluice.local.scenario import Scenario, Script
 from sluice.local.serve import DEFAULT_PORT, PRINCIPAL, LocalServer
 from sluice.spec import load_paths
@@ -131,6 +131,9 @@ def test_trigger_then_runs_and_show_follow_the_run_to_success(server: LocalServe
     run_id = started_id(out)
     assert out.startswith(f"started {run_id} (RUNNING)") and run_id.startswith("quick:api-")
     assert "logical date: 2026-11-27T00:00:00Z" in out and "size=3" in out and "console" not in out
+    # the hint carries the flags that reached this server: pasted, it shows the run
+    port = server.url.rsplit(":", 1)[-1]
+    assert out.splitlines()[-1] == f"follow it: sluice show {run_id} --local --port {port}"
     run = ended(server, run_id, "SUCCEEDED")
     # the parameter was sent as text and typed by the API; who started it is the local principal
     assert run["params"] == {"size": 3} and run["trigger"] == {"type": "api", "by": PRINCIPAL, "reason": "late data"}
@@ -308,6 +311,28 @@ def test_a_backfill_with_max_concurrent_1_runs_its_dates_one_after_another(serve
     again = answer(server, "backfill", "quick", "--start", "2026-10-01", "--end", "2026-10-03T12:00:00Z",
                    "--dry-run")
     assert {d["action"] for d in again["dates"]} == {"skip"}
+
+
+def test_every_follow_up_hint_carries_the_connection_flags_of_its_command(server: LocalServer) -> None:
+    # GIVEN a command given --endpoint, --stack (with region and profile) or --local on the default port
+    # WHEN its hint flags are worked out THEN they are the ones it was given
+    assert connection_flags({"local": True, "port": LOCAL_PORT}) == " --local"
+    assert connection_flags({"local": True, "port": 9000}) == " --local --port 9000"
+    assert connection_flags({"local": False, "endpoint": "https://x.example/prod", "port": LOCAL_PORT}) == \
+        " --endpoint https://x.example/prod"
+    assert connection_flags({"local": False, "stack": "sluice", "region": "eu-west-1", "profile": "ops"}) == \
+        " --stack sluice --region eu-west-1 --profile ops"
+    assert connection_flags({"local": False, "endpoint": None, "stack": None}) == ""  # $SLUICE_API_URL
+    # AND a paged listing's "more:" hint keeps its filters and flags
+    port = server.url.rsplit(":", 1)[-1]
+    for _ in range(2):
+        answer(server, "trigger", "quick")
+    code, out, _ = sluice(server, "runs", "quick", "--limit", "1", "--since", "2000-01-01")
+    more = out.splitlines()[-1]
+    assert code == 0 and more.startswith("more: sluice runs quick --since 2000-01-01 --limit 1 --next-token ")
+    assert more.endswith(f" --local --port {port}")
+    next_page = more.split()[2:]  # pasted, it reads the next page
+    assert CliRunner().invoke(main, next_page).exit_code == 0
 
 
 # ---- output and errors -----------------------------------------------------------------------------------------
