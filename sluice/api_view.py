@@ -25,7 +25,8 @@ def run_view(run: dict[str, Any], *, local: bool) -> None:
         ("execution", run.get("execution_arn")), ("logical date", run.get("logical_date")),
         ("started", run.get("started_at")),
         ("ended", f"{run['ended_at']} (took {took})" if run.get("ended_at") else None),
-        ("trigger", trigger_text(run.get("trigger"))), ("params", params_text(run.get("params"))),
+        ("trigger", trigger_text(run.get("trigger"))),
+        ("params", params_text(run.get("params"), defaults=run.get("param_defaults"))),
         ("resume of", run.get("resume_of")), ("resumed by", run.get("resumed_by")),
         ("cancelled", f"by {cancelled.get('by')} at {cancelled.get('at')}: {cancelled.get('reason')}"
          if cancelled else None),
@@ -54,7 +55,8 @@ def run_view(run: dict[str, Any], *, local: bool) -> None:
 def attempt_line(attempt: dict[str, Any]) -> str:
     parts = [f"#{int(attempt.get('retry') or 0) + 1}"]
     if attempt.get("item") is not None:
-        parts.append(f"item {attempt['item']}")
+        value = attempt.get("item_value")
+        parts.append(f"item {attempt['item']}" + (f" ({value})" if value is not None else ""))
     parts.append(str(attempt.get("status")))
     parts.append(" ".join(str(x) for x in (attempt.get("kind"), attempt.get("external_id")) if x))
     if attempt.get("duration_s") is not None:
@@ -111,10 +113,16 @@ def table(header: list[str] | None, rows: list[list[str]], empty: str = "") -> N
         click.echo("  ".join(f"{cell!s:<{w}}" for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
-def params_text(params: Any) -> str | None:
-    if not isinstance(params, dict) or not params:
-        return None
-    return ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in params.items())
+def params_text(params: Any, *, defaults: Any = None) -> str | None:
+    """k=v pairs; with `defaults` (values the run took from the declaration), those too, each marked (default)."""
+    given = params if isinstance(params, dict) else {}
+    taken = defaults if isinstance(defaults, dict) else {}
+    text = [f"{k}={_value(v)}" for k, v in given.items()] + [f"{k}={_value(v)} (default)" for k, v in taken.items()]
+    return ", ".join(text) or None
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def trigger_text(trigger: Any) -> str:

@@ -70,6 +70,7 @@ class RunStarted(RunSummary):
 class Attempt(BaseModel):
     retry: int
     item: int | None = None
+    item_value: str | None = Field(None, description="the foreach item's value, short (at most 60 characters)")
     status: str
     kind: str
     external_id: str | None = None
@@ -85,14 +86,18 @@ class Attempt(BaseModel):
 
 class TaskView(BaseModel):
     name: str
-    status: str
+    status: str = Field(description="its outcome, else what its attempts say; PENDING: not started yet, NOT_RUN: "
+                        "never started in a run that has ended. Tasks are in the pipeline's DAG order")
     error: str | None = None
     cause: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
 
 
 class RunDetail(RunSummary):
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, description="the parameters the run was started with")
+    param_defaults: dict[str, Any] = Field(default_factory=dict, description="the declared defaults the run took "
+                                           "for parameters it was not given (from the pipeline as deployed now, "
+                                           "when its config hash is the run's)")
     error: str | None = None
     cause: str | None = None
     config_hash: str | None = None

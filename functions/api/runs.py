@@ -10,7 +10,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sluice.contract import config_hash
+from sluice.graph import Dag
 from sluice.run_request import RunRequestError, logical_date, resolve_params
+from sluice.spec import Pipeline
 
 from ..adapters.clock import Clock, iso_utc, utc_now
 from ..adapters.run_store import RunStore
@@ -18,6 +21,7 @@ from ..adapters.runs import RunRecords
 from ..adapters.starts import NotSameRunError, Starts, execution_name
 from ..dispatch.service import Dispatcher
 from ..observability import logger
+from ..runtime.records import shown_status
 from . import models
 from .catalog import Catalog
 from .moments import moment
@@ -139,21 +143,28 @@ class Runs:
                 raise NotFound(f"no run {ref.id}")
             item = (item or {}) | _from_execution(described, ref)
         view = self.store.view(ref.arn, items)
+        pipeline = self.catalog.all().get(ref.pipeline)  # None: the pipeline is gone; its run is still shown
         tasks = []
-        for name, record in view.ledger.tasks.items():
+        for name in _task_order(pipeline, list(view.ledger.tasks)):
+            record = view.ledger.tasks.get(name)
             attempts = [models.Attempt(
-                retry=a.retry, item=a.item_index, status=a.status, kind=a.kind, external_id=a.external_id,
-                started_at=a.started_at or None, ended_at=a.ended_at, duration_s=a.duration_s, error=a.error,
-                exit_code=a.exit_code, log_location=a.log_location, resumed_from=a.resumed_from, usage=a.usage)
+                retry=a.retry, item=a.item_index, item_value=a.item_label, status=a.status, kind=a.kind,
+                external_id=a.external_id, started_at=a.started_at or None, ended_at=a.ended_at,
+                duration_s=a.duration_s, error=a.error, exit_code=a.exit_code, log_location=a.log_location,
+                resumed_from=a.resumed_from, usage=a.usage)
                 for a in sorted(view.attempts, key=lambda a: (a.item_index or 0, a.retry)) if a.task == name]
-            status = record.status
-            if status == "PENDING" and attempts:  # no outcome recorded (yet, or ever: the run was stopped)
-                status = attempts[-1].status if all(a.ended_at for a in attempts) else "RUNNING"
-            tasks.append(models.TaskView(name=name, status=status, error=record.error, cause=record.cause,
-                                         attempts=attempts))
+            status = shown_status(record.status if record else None, [a for a in view.attempts if a.task == name],
+                                  run_ended=item.get("status") not in (None, "RUNNING", "PENDING_REDRIVE"))
+            tasks.append(models.TaskView(name=name, status=status, error=record.error if record else None,
+                                         cause=record.cause if record else None, attempts=attempts))
+        given = item.get("params") or {}
+        same_config = pipeline is not None and item.get("config_hash") in (None, config_hash(pipeline))
+        defaults = {k: v for k, v in pipeline.param_defaults().items() if k not in given} \
+            if pipeline is not None and same_config else {}
         summary = self._summary(item | {"pipeline": ref.pipeline, "run_id": ref.name, "execution_arn": ref.arn})
         return models.RunDetail(
-            **summary.model_dump(), params=item.get("params") or {}, error=item.get("error"), cause=item.get("cause"),
+            **summary.model_dump(), params=given, param_defaults=defaults, error=item.get("error"),
+            cause=item.get("cause"),
             config_hash=item.get("config_hash"), resume_of=item.get("resume_of"), resumed_by=item.get("resumed_by"),
             cancelled=item.get("cancelled"), tasks=tasks, cost=item.get("cost"),
             links=models.Links(console=console(ref.arn), self=f"/runs/{ref.id}"))
@@ -166,7 +177,8 @@ class Runs:
         if described is None:
             raise NotFound(f"no run {ref.id}")
         if described["status"] != "RUNNING":
-            raise Conflict(f"run {ref.id} is {described['status']}: only a running run can be cancelled")
+            raise Conflict(f"run {ref.id} is {self.ended_status(ref, described)}: only a running run can be "
+                           "cancelled")
         cause = f"cancelled by {principal}: {body.reason}"
         self.starts.stop(ref.arn, CANCELLED, cause)
         self.runs.annotate(ref.arn, cancelled={"by": principal, "reason": body.reason, "at": self.clock()})
@@ -180,7 +192,7 @@ class Runs:
         described = self.starts.describe(ref.arn)
         if described is None:
             raise NotFound(f"no run {ref.id}")
-        status = described["status"]
+        status = described["status"] if described["status"] == "RUNNING" else self.ended_status(ref, described)
         if status == "RUNNING":
             raise Conflict(f"run {ref.id} is still running: cancel it first, or wait for its end")
         if status == "SUCCEEDED":
@@ -202,6 +214,13 @@ class Runs:
         started = self._start(ref.pipeline, execution_name("resume", ref.arn), run_input, any_input=True)
         self.runs.annotate(ref.arn, resumed_by=started.id)
         return started
+
+    def ended_status(self, ref: RunRef, described: dict[str, Any]) -> str:
+        """An ended run's status in the word `show` uses: the recorded one (the record function's, from the end
+        event), else Step Functions'. They differ where the interpreter is not Step Functions: moto ends a stopped
+        execution FAILED once its waiting tasks are answered, and local mode records the ABORTED AWS would send."""
+        recorded = self.runs.statuses([ref.arn]).get(ref.arn)
+        return recorded if recorded not in (None, "RUNNING") else str(described["status"])
 
     def _stop_jobs(self, ref: RunRef, cause: str) -> int:
         """Stop the jobs of the run's unfinished attempts (child runs included), closing each STOPPED; how many."""
@@ -236,6 +255,12 @@ def _reused(run_id: str, first: dict[str, Any] | None, wanted: dict[str, Any]) -
                     f"{', '.join(fields) or 'body'}: use a new key for a new run",
                     errors=[{"field": f, "reason": "differs from the request that first used this key"}
                             for f in fields])
+
+
+def _task_order(pipeline: Pipeline | None, recorded: list[str]) -> list[str]:
+    """The pipeline's tasks in DAG order (ties by declaration order), then any recorded task it no longer has."""
+    order = Dag.of(pipeline).topological_order() if pipeline is not None else []
+    return order + [name for name in recorded if name not in order]
 
 
 def console(arn: str) -> str:

@@ -25,7 +25,7 @@ from ..adapters.run_store import RunStore, StoreError, wait_key
 from ..adapters.tokens import TokenGoneError, Tokens
 from ..observability import logger, metrics
 from ..runtime.context import render_context
-from ..runtime.records import STARTING, Attempt, RunView, attempt_key
+from ..runtime.records import STARTING, Attempt, RunView, attempt_key, item_label
 from ..runtime.telemetry import measure_attempt, measure_dispatch
 from ..runtime.waits import Wait
 
@@ -266,7 +266,8 @@ class Dispatcher:
                        key=attempt_key(req.execution_id, req.task, req.item_index, req.attempt), kind=req.kind,
                        gated=req.gated, token=req.task_token, pipeline=req.pipeline, run_id=req.run_id,
                        timeout=req.timeout, config=dict(req.config or {}), started_at=self.clock(),
-                       logical_date=req.logical_date)
+                       logical_date=req.logical_date,
+                       item_label=None if req.item_index is None else item_label(req.item))
 
     def _answered_from_record(self, req: DispatchRequest, view: RunView, attempts: list[Attempt]) -> bool:
         """When the task (or foreach item) already has its outcome, answer it at once; True when so. A retry after

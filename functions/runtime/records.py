@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,15 @@ LEGAL_FROM: dict[str, tuple[str, ...]] = {
     RUNNING: (STARTING,),
     **{end: (STARTING, RUNNING) for end in ATTEMPT_ENDS},
 }
+
+
+ITEM_LABEL = 60
+
+
+def item_label(item: Any) -> str:
+    """A foreach item as a person reads it: a string as is, anything else as compact JSON; long ones cut short."""
+    text = item if isinstance(item, str) else json.dumps(item, separators=(",", ":"), default=str, sort_keys=True)
+    return text if len(text) <= ITEM_LABEL else text[:ITEM_LABEL - 1] + "…"
 
 
 def attempt_key(execution_id: str, task: str, item_index: int | None, retry: int) -> str:
@@ -63,6 +73,7 @@ class Attempt:
     lease_until: str | None = None  # while STARTING: until when its claimer (or adopter) alone may start the job
     answer: dict[str, Any] | None = None  # what its token is told once it ended ({"output"} or {"error", "cause"})
     history: list[dict[str, str]] = field(default_factory=list)
+    item_label: str | None = None  # a foreach item's value, short (ITEM_LABEL characters at most), for people
 
     @property
     def sk(self) -> str:
@@ -79,6 +90,18 @@ class Attempt:
                         retry=self.retry,
                         tags={"sluice:pipeline": self.pipeline, "sluice:run-id": self.run_id, "sluice:task": self.task},
                         logical_date=self.logical_date)
+
+
+def shown_status(recorded: str | None, attempts: list[Attempt], *, run_ended: bool) -> str:
+    """A task's status as people are shown it: its recorded outcome; without one, what its attempts say (the last
+    one's end once all ended, a run stopped or timed out records none: STOPPED, TIMED_OUT); without attempts,
+    PENDING while the run goes on and NOT_RUN once it has ended."""
+    if recorded not in (None, "PENDING"):
+        return str(recorded)
+    if attempts:
+        last = max(attempts, key=lambda a: (a.item_index if a.item_index is not None else -1, a.retry))
+        return last.status if all(a.ended for a in attempts) else RUNNING
+    return "NOT_RUN" if run_ended else "PENDING"
 
 
 @dataclass

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.adapters.clock import iso_utc, seconds_between
+from functions.runtime.records import shown_status
 from sluice.spec import Pipeline
 
 ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
@@ -23,7 +24,8 @@ def build_result(pipeline: Pipeline, execution: dict[str, Any], view: Any, items
     for name, task in pipeline.tasks.items():
         mine = [a for a in attempts if a["task"] == name]
         record = view.ledger.tasks.get(name)
-        status = record.status if record else ("RUNNING" if mine else "NOT_RUN")
+        status = shown_status(record.status if record else None, [a for a in view.attempts if a.task == name],
+                              run_ended=execution["status"] in ENDED)
         starts = [a["started_at"] for a in mine if a["started_at"]]
         ends = [a["ended_at"] for a in mine if a["ended_at"]]
         first, last = (min(starts) if starts else None), (max(ends) if ends else None)

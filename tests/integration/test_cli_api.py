@@ -49,6 +49,15 @@ tasks:
   extract: {lambda: {function: fn-extract}}
   load: {depends_on: extract, lambda: {function: fn-load}}
 """,
+    "fanout.yaml": """
+name: fanout
+params:
+  regions: {type: list, default: [eu-west, us-east]}
+tasks:
+  zeta: {lambda: {function: fn-z}}
+  alpha: {depends_on: zeta, foreach: {items: "{{ params.regions }}", max_items: 5}, lambda: {function: fn-a}}
+  mid: {depends_on: zeta, lambda: {function: fn-m}}
+""",
     "slow.yaml": """
 name: slow
 tasks:
@@ -72,7 +81,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, marker: Path) -> Iterator[L
     # flaky.load fails (exit 3) until the marker file exists; slow.wait takes a minute
     check = "import os, sys; sys.exit(0 if os.path.exists(sys.argv[1]) else 3)"
     scenario = Scenario({"flaky.load": Script(command=[sys.executable, "-c", check, str(marker)]),
-                         "slow.wait": Script(delay=60)})
+                         "slow.wait": Script(delay=60), "fanout.zeta": Script(delay=3)})
     # scenarios a trigger or resume may name for its run alone
     scenarios = tmp_path_factory.mktemp("scenarios")
     (scenarios / "b-down.yaml").write_text("tasks:\n  quick.b: {fail: always, error: b is down}\n")
@@ -150,6 +159,33 @@ def test_trigger_then_runs_and_show_follow_the_run_to_success(server: LocalServe
     assert "tasks\n  a  SUCCEEDED\n    #1  SUCCEEDED  lambda " in out
     assert "cost (list prices as of " in out and "Step Functions Standard state transitions" in out
     assert out.rstrip().splitlines()[-1].split()[0] == "total"
+
+
+def test_show_lists_tasks_in_dag_order_pending_ones_too_with_item_values_and_default_params(
+        server: LocalServer) -> None:
+    # GIVEN fanout, declared zeta, alpha (a foreach over the regions), mid; both after zeta, which takes 3 s
+    started = answer(server, "trigger", "fanout")
+
+    def zeta_running() -> dict[str, Any] | None:
+        run: dict[str, Any] = answer(server, "show", started["id"])
+        return run if run["tasks"] and run["tasks"][0]["attempts"] else None
+
+    # WHEN it is shown while zeta runs
+    run = until(zeta_running, "zeta to start")
+    # THEN every task is there in DAG order (ties by declaration), those not started PENDING
+    assert [(t["name"], t["status"]) for t in run["tasks"]] == [
+        ("zeta", "RUNNING"), ("alpha", "PENDING"), ("mid", "PENDING")]
+    # AND the params say the defaults the run took
+    assert run["params"] == {} and run["param_defaults"] == {"regions": ["eu-west", "us-east"]}
+    # WHEN it has ended THEN each foreach attempt names its item's value
+    run = ended(server, started["id"], "SUCCEEDED")
+    assert [t["name"] for t in run["tasks"]] == ["zeta", "alpha", "mid"]
+    alpha = run["tasks"][1]
+    assert [(a["item"], a["item_value"]) for a in alpha["attempts"]] == [(0, "eu-west"), (1, "us-east")]
+    code, out, _ = sluice(server, "show", started["id"])
+    assert code == 0 and '  params:       regions=["eu-west", "us-east"] (default)' in out
+    assert "\n  zeta   SUCCEEDED\n" in out and "#1  item 1 (us-east)  SUCCEEDED  lambda " in out
+    assert out.index("  alpha  ") < out.index("  mid    ")
 
 
 def test_an_idempotency_key_makes_a_repeated_trigger_the_same_run(server: LocalServer) -> None:
@@ -339,7 +375,7 @@ def test_every_follow_up_hint_carries_the_connection_flags_of_its_command(server
 
 def test_pipelines_are_listed_and_described(server: LocalServer) -> None:
     listed = answer(server, "pipelines")
-    assert [p["name"] for p in listed["pipelines"]] == ["flaky", "quick", "slow"]
+    assert [p["name"] for p in listed["pipelines"]] == ["fanout", "flaky", "quick", "slow"]
     code, out, _ = sluice(server, "pipelines")
     assert code == 0 and out.splitlines()[0].split() == ["PIPELINE", "TASKS", "SCHEDULE", "PARAMS", "OWNER"]
     code, out, _ = sluice(server, "pipelines", "quick")
@@ -348,7 +384,7 @@ def test_pipelines_are_listed_and_described(server: LocalServer) -> None:
 
 
 def test_an_unknown_pipeline_or_run_is_one_line_on_stderr_and_exit_1(server: LocalServer) -> None:
-    for args, message in ((["trigger", "nope"], "no pipeline named 'nope' (known: flaky, quick, slow)"),
+    for args, message in ((["trigger", "nope"], "no pipeline named 'nope' (known: fanout, flaky, quick, slow)"),
                           (["runs", "nope"], "no pipeline named 'nope'"),
                           (["show", "quick:no-such-run"], "no run quick:no-such-run"),
                           (["show", "garbage"], "is not a run id"),

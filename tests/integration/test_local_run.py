@@ -207,6 +207,10 @@ def test_a_run_over_its_timeout_is_stopped_and_says_why(tmp_path: Path) -> None:
     # AND the job still running was stopped and its attempt closed; nothing started after the stop
     assert [(a["task"], a["status"], a["error"]) for a in result["attempts"]] == [
         ("extract_orders", "STOPPED", "the run was stopped")]
+    # AND the tasks say so: the stopped one STOPPED (as its attempt), the ones never started NOT_RUN, none PENDING
+    statuses = {t["name"]: t["status"] for t in result["tasks"]}
+    assert statuses.pop("extract_orders") == "STOPPED" and "NOT_RUN" in statuses.values()
+    assert set(statuses.values()) <= {"NOT_RUN", "SKIPPED"}  # SKIPPED: decided before the stop (a false `when`)
 
 
 def test_the_json_result_round_trips(tmp_path: Path) -> None:
