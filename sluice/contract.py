@@ -23,7 +23,30 @@ DISPATCH_FAILED = "Sluice.DispatchFailed"  # the job could not be started (bad c
 TOO_MANY_ITEMS = "Sluice.TooManyItems"  # a foreach list is longer than foreach.max_items; not retried
 REDRIVE_REFUSED = "Sluice.RedriveUnsupported"  # a redriven state attempt (docs/runtime.md, "Redrive"); not retried
 RUN_FAILED = "Sluice.RunFailed"  # the execution's error when any task failed; cause names the tasks
-RETRYABLE_ERRORS = [TASK_FAILED, TASK_LOST, "States.Timeout", "States.HeartbeatTimeout"]
+STATE_TIMEOUT, HEARTBEAT_TIMEOUT = "States.Timeout", "States.HeartbeatTimeout"
+
+
+def timeout_cause(error: str, timeout: int | None, heartbeat: int | None) -> str | None:
+    """What ran out, for a States.Timeout or States.HeartbeatTimeout Step Functions raises without a cause (None
+    for other errors or an unknown limit): "task timeout of 3600 s (timeout: 1h) ran out"."""
+    if error == STATE_TIMEOUT and timeout:
+        return f"task timeout of {timeout} s (timeout: {duration_text(timeout)}) ran out"
+    if error == HEARTBEAT_TIMEOUT and heartbeat:
+        return f"no heartbeat within the heartbeat timeout of {heartbeat} s (heartbeat: {duration_text(heartbeat)})"
+    return None
+
+
+def duration_text(seconds: int) -> str:
+    """Seconds as a pipeline file writes a duration: 3600 -> "1h", 5430 -> "1h30m30s"."""
+    parts, rest = [], int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"
+
+
+RETRYABLE_ERRORS = [TASK_FAILED, TASK_LOST, STATE_TIMEOUT, HEARTBEAT_TIMEOUT]
 # Transient errors of the Lambda invoke itself (not of the job); retried on every Lambda-backed state.
 # Lambda.Unknown is how Step Functions reports a dispatcher that died (timed out, ran out of memory, crashed) and
 # Lambda.ClientExecutionTimeoutException one whose invoke timed out: retried, the retry adopts its claim.

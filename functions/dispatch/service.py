@@ -15,7 +15,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from sluice import template
-from sluice.contract import DISPATCH_FAILED, REDRIVE_REFUSED, TASK_FAILED, TOO_MANY_ITEMS, DispatchRequest
+from sluice.contract import (
+    DISPATCH_FAILED,
+    REDRIVE_REFUSED,
+    TASK_FAILED,
+    TOO_MANY_ITEMS,
+    DispatchRequest,
+    timeout_cause,
+)
 
 from ..adapters.clock import Clock, seconds_between, utc_now
 from ..adapters.executions import Executions
@@ -191,6 +198,11 @@ class Dispatcher:
         name, cause = str(error.get("Error") or TASK_FAILED), str(error.get("Cause") or "")
         # The state gave up on its attempt (timeout, heartbeat): end whatever job is still running for it.
         view = self.store.load(req.execution_id, [req.task])
+        if not cause.strip():  # Step Functions' own timeouts come without a cause: say which limit ran out
+            mine = view.attempts_of(req.task, req.item_index)
+            # (a definition compiled before the limits were sent: the attempt recorded its timeout)
+            timeout = req.timeout or next((a.timeout for a in reversed(mine) if a.timeout), None)
+            cause = timeout_cause(name, timeout, req.heartbeat) or cause
         for attempt in view.attempts_of(req.task, req.item_index):
             if not attempt.ended:
                 self.close(attempt, "TIMED_OUT" if name in _STATE_TIMEOUTS else "STOPPED", f"{name}: {cause}")

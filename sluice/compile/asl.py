@@ -138,7 +138,9 @@ class Emitter:
         return prepare
 
     def _fail_recorder(self, name: str, next_state: str | None, item: bool = False) -> dict[str, Any]:
-        payload = {**self.identity, "action": "fail", "task": name, "error.$": "$.error"}
+        # The limits go along so the recorder can say which one ran out: Step Functions' States.Timeout has no cause.
+        payload = {**self.identity, "action": "fail", "task": name, "error.$": "$.error",
+                   **_without_defaults({"timeout": self.p.timeout_of(name), "heartbeat": self.p.heartbeat_of(name)})}
         if item:
             payload.update({"item.$": "$.item", "item_index.$": "$.index"})
         return dispatch(payload, token=False, next_state=next_state)

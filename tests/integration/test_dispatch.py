@@ -140,6 +140,27 @@ def test_a_timed_out_attempt_is_stopped_and_replaced(rt: Any) -> None:
     assert [a.status for a in rt.store.load(EXECUTION).attempts] == ["TIMED_OUT", "RUNNING"]
 
 
+def test_a_state_timeout_records_which_timeout_ran_out_and_its_value(rt: Any) -> None:
+    # GIVEN an attempt running under a 1-hour task timeout, and a task with a 30-minute heartbeat
+    rt.dispatcher.handle(request(attempt=0, timeout=3600))
+    # WHEN Step Functions gives up on it: States.Timeout, with an empty cause, as it sends it
+    rt.dispatcher.handle(request("fail", "extract", timeout=3600, error={"Error": "States.Timeout", "Cause": ""}))
+    rt.dispatcher.handle(request("fail", "load", heartbeat=1800,
+                                 error={"Error": "States.HeartbeatTimeout", "Cause": ""}))
+    # THEN the task's record and its closed attempt say which limit and how long
+    view = rt.store.load(EXECUTION)
+    assert view.ledger.task("extract").cause == "task timeout of 3600 s (timeout: 1h) ran out"
+    [attempt] = view.attempts_of("extract", None)
+    assert attempt.status == "TIMED_OUT" and attempt.error == \
+        "States.Timeout: task timeout of 3600 s (timeout: 1h) ran out"
+    assert view.ledger.task("load").cause == \
+        "no heartbeat within the heartbeat timeout of 1800 s (heartbeat: 30m)"
+    # AND a request from a definition that sent no limits takes the attempt's recorded timeout
+    rt.dispatcher.handle(request(task="other", attempt=0, timeout=90))
+    rt.dispatcher.handle(request("fail", "other", error={"Error": "States.Timeout", "Cause": ""}))
+    assert rt.store.load(EXECUTION).ledger.task("other").cause == "task timeout of 90 s (timeout: 1m30s) ran out"
+
+
 def test_a_throttled_service_fails_the_attempt_as_retryable_and_a_refusal_as_final(rt: Any) -> None:
     jobs, tokens = fakes(rt)
     jobs.refuse = [JobError("Glue refused: ConcurrentRunsExceededException", retryable=True),
