@@ -10,7 +10,8 @@ import click
 
 
 def started(answer: dict[str, Any], verb: str, *, local: bool, flags: str = "") -> None:
-    click.echo(f"{verb} {answer['id']} ({answer.get('status') or 'RUNNING'})")
+    # A repeated start replays the first answer (RUNNING then); current_status says what the run is now.
+    click.echo(f"{verb} {answer['id']} ({answer.get('current_status') or answer.get('status') or 'RUNNING'})")
     fields([("logical date", answer.get("logical_date")), ("params", params_text(answer.get("params"))),
              ("resume of", answer.get("resume_of")), ("trigger", trigger_text(answer.get("trigger"))),
              ("console", None if local else (answer.get("links") or {}).get("console"))])

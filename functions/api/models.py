@@ -62,6 +62,8 @@ class RunSummary(BaseModel):
 
 class RunStarted(RunSummary):
     created: bool = Field(description="false when the same start had been made before (same idempotency key)")
+    current_status: RunStatus | None = Field(None, description="when created is false: the run's status now "
+                                             "(status, like the rest, is the first answer's, replayed)")
     params: dict[str, Any] = Field(default_factory=dict)
     resume_of: str | None = None
     links: Links = Field(default_factory=Links)

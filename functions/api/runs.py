@@ -8,7 +8,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sluice.contract import config_hash
 from sluice.graph import Dag
@@ -113,6 +113,7 @@ class Runs:
         logger.info("run started" if started.created else "run found (repeated start)", run=ref.id)
         return models.RunStarted(
             id=ref.id, pipeline=pipeline, run_id=name, execution_arn=ref.arn, status="RUNNING",
+            current_status=None if started.created else self.current_status(ref.arn),
             logical_date=run_input.get("logical_date"), trigger=run_input["trigger"], created=started.created,
             params=run_input.get("params", {}), resume_of=run_input.get("resume_of"),
             links=models.Links(console=console(ref.arn), self=f"/runs/{ref.id}"))
@@ -214,6 +215,16 @@ class Runs:
         started = self._start(ref.pipeline, execution_name("resume", ref.arn), run_input, any_input=True)
         self.runs.annotate(ref.arn, resumed_by=started.id)
         return started
+
+    def current_status(self, arn: str) -> models.RunStatus | None:
+        """The run's status now, in the word `show` uses (a repeated start's answer adds it to the first one's)."""
+        described = self.starts.describe(arn)
+        if described is None:
+            status = self.runs.statuses([arn]).get(arn)
+        else:
+            status = described["status"] if described["status"] == "RUNNING" else \
+                self.ended_status(RunRef("", "", arn), described)
+        return cast("models.RunStatus | None", status)
 
     def ended_status(self, ref: RunRef, described: dict[str, Any]) -> str:
         """An ended run's status in the word `show` uses: the recorded one (the record function's, from the end

@@ -202,6 +202,7 @@ class Api:
             raise self.runs.reused(name, body, principal=principal, idempotency_key=idempotency_key) from None
         if not self._ran.value:  # the first request's answer, replayed: this request started nothing
             started.created = False
+            started.current_status = self.runs.current_status(started.execution_arn)  # it may have ended since
         return started
 
 

@@ -196,6 +196,11 @@ def test_an_idempotency_key_makes_a_repeated_trigger_the_same_run(server: LocalS
     ended(server, first["id"], "SUCCEEDED")
     runs = answer(server, "runs", "quick", "--limit", "100")["runs"]
     assert [r["id"] for r in runs].count(first["id"]) == 1
+    # WHEN the key comes again after the run ended THEN the replay says what the run is now, and the CLI prints it
+    late = answer(server, "trigger", "quick", "--idempotency-key", "deploy-42")
+    assert (late["created"], late["status"], late["current_status"]) == (False, "RUNNING", "SUCCEEDED")
+    code, out, _ = sluice(server, "trigger", "quick", "--idempotency-key", "deploy-42")
+    assert code == 0 and out.startswith(f"already started (same idempotency key) {first['id']} (SUCCEEDED)")
 
 
 # ---- failure, resume, cancel -----------------------------------------------------------------------------------
@@ -220,6 +225,9 @@ def test_a_failed_run_is_resumed_after_the_fix_and_succeeds_without_rerunning_wh
     code, out, _ = sluice(server, "show", resumed)
     assert f"  resume of:    {failed['execution_arn']}" in out and "resumed from " in out
     assert f"  resumed by:   {resumed}" in sluice(server, "show", failed["id"])[1]
+    # resuming the original again answers the same resumed run, as it is now
+    code, out, _ = sluice(server, "resume", failed["id"])
+    assert code == 0 and out.startswith(f"{failed['id']} was already resumed as {resumed} (SUCCEEDED)")
     # a succeeded run has nothing to resume: the API's 409, one line, exit 1
     code, _, err = sluice(server, "resume", resumed)
     assert code == 1 and "succeeded: there is nothing to resume" in err and len(err.strip().splitlines()) == 1
