@@ -277,7 +277,10 @@ def runs(pipeline: str, status: str | None, since: str | None, until: str | None
 @target_options
 def show(run_id: str, **opts: Any) -> None:
     """A run: status, tasks with their attempts (jobs, durations, errors) and its cost. RUN is
-    <pipeline>:<execution name> or the execution ARN; a backfill's id shows the backfill."""
+    <pipeline>:<execution name> or the execution ARN; a backfill's id shows the backfill.
+
+    Tasks are in the pipeline's DAG order (ties in declaration order); one not started is PENDING (NOT_RUN once
+    the run has ended); a foreach attempt shows its item's value; params show the defaults taken, marked."""
     if _BACKFILL_ID.match(run_id):
         answer = _call(opts, "GET", f"/backfills/{run_id}")
         return _emit_json(answer) if opts["as_json"] else view.backfill_view(answer, flags=connection_flags(opts))
