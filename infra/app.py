@@ -1,4 +1,5 @@
-"""The CDK app (cdk.json: `python -m infra.app`): the platform stack and the pipeline stacks for `pipelines/`.
+"""The CDK app (cdk.json: `python -m infra.app`): the platform stack and the pipeline stacks for `pipelines/`, or
+for the directory given as `-c pipelines=DIR` or in SLUICE_PIPELINES (the context wins).
 
 `cdk synth` validates and compiles every pipeline first and fails with the same report as `sluice validate`;
 cdk-nag's AwsSolutions checks run on every synth, and an unacknowledged error fails it.
@@ -10,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from .stacks.platform import PlatformStack
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINES = ROOT / "pipelines"
+PIPELINES_CONTEXT = "pipelines"  # cdk synth -c pipelines=DIR
+PIPELINES_ENV = "SLUICE_PIPELINES"
 
 
 @dataclass
@@ -45,6 +49,25 @@ class Built:
 def load_definitions(directory: Path = PIPELINES) -> dict[str, dict[str, Any]]:
     """Every pipeline's compiled ASL, by pipeline name. Raises SpecError / BudgetError on bad pipelines."""
     return {name: compile_pipeline(p).definition for name, p in sorted(load_project([directory]).items())}
+
+
+def pipelines_dir(context: str | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The directory to synthesize: the CDK context's, else SLUICE_PIPELINES, else pipelines/ (relative paths from
+    the working directory, where `cdk` runs the app). ConfigError when it is not a directory."""
+    given = context or environ.get(PIPELINES_ENV)
+    if not given:
+        return PIPELINES
+    where = f"-c {PIPELINES_CONTEXT}={given}" if context else f"{PIPELINES_ENV}={given}"
+    directory = Path(given).expanduser()
+    if not directory.is_dir():
+        raise ConfigError(f"{where}: no such directory; give a directory of pipeline files (*.yaml, *.yml)")
+    return directory.resolve()
+
+
+def shards_file(directory: Path) -> Path:
+    """Where a directory's placement is kept: infra/shards.json for pipelines/, the directory's own otherwise (so
+    synthesizing another directory never rewrites the placement of the one that deploys)."""
+    return sharding.SHARDS_FILE if directory.resolve() == PIPELINES.resolve() else directory / sharding.SHARDS_FILE.name
 
 
 def build_app(pipelines: dict[str, Pipeline], config: EnvConfig, *, assets: Assets,
@@ -90,17 +113,19 @@ def default_assets(architecture: str) -> Assets:
 def main() -> int:
     app = cdk.App()
     env_name = app.node.try_get_context("env") or DEFAULT_ENV
+    directory = PIPELINES
     try:
         config = load_env(env_name)
-        pipelines = load_project([PIPELINES])
+        directory = pipelines_dir(app.node.try_get_context(PIPELINES_CONTEXT))
+        pipelines = load_project([directory])
         definitions = {name: compile_pipeline(p).definition for name, p in pipelines.items()}
-        placement = sharding.assign(pipelines, definitions, sharding.read())
+        placement = sharding.assign(pipelines, definitions, sharding.read(shards_file(directory)))
         findings = check(pipelines, config)
     except ConfigError as exc:
         print(f"cannot synthesize: {exc}", file=sys.stderr)
         return 2
     except SpecError as exc:
-        print(f"pipelines/ has errors; nothing synthesized:\n{exc}", file=sys.stderr)
+        print(f"{_shown(directory)}/ has errors; nothing synthesized:\n{exc}", file=sys.stderr)
         return 2
     except (BudgetError, sharding.ShardError, CatalogError) as exc:  # CatalogError: from sharding's estimate
         print(f"cannot synthesize: {exc}", file=sys.stderr)
@@ -118,10 +143,15 @@ def main() -> int:
         return 2
     built = build_app(pipelines, config, assets=assets, placement=placement, definitions=definitions, app=app)
     app.synth()
-    if sharding.write(built.placement):  # only after a synth that passed cdk-nag
-        print(f"{sharding.SHARDS_FILE.relative_to(ROOT)} updated: commit it (it keeps pipelines in their stacks)",
-              file=sys.stderr)
+    shards = shards_file(directory)
+    if sharding.write(built.placement, shards):  # only after a synth that passed cdk-nag
+        print(f"{_shown(shards)} updated: commit it (it keeps pipelines in their stacks)", file=sys.stderr)
     return 0
+
+
+def _shown(path: Path) -> str:
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":

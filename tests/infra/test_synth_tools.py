@@ -93,10 +93,11 @@ def test_fifty_pipelines_synthesize_in_stacks_under_cloudformation_limits(tmp_pa
 
 def test_main_refuses_bad_pipelines_before_synthesizing(tmp_path, monkeypatch, capsys):
     (tmp_path / "broken.yaml").write_text("name: broken\ntasks: {a: {glue: {job: x}, depends_on: [nope]}}\n")
-    monkeypatch.setattr(infra_app, "PIPELINES", tmp_path)
+    # GIVEN SLUICE_PIPELINES naming another directory WHEN synthesized THEN that directory is read
+    monkeypatch.setenv(infra_app.PIPELINES_ENV, str(tmp_path))
     assert infra_app.main() == 2
     err = capsys.readouterr().err
-    assert "pipelines/ has errors; nothing synthesized" in err and "broken.yaml" in err and "nope" in err
+    assert f"{tmp_path}/ has errors; nothing synthesized" in err and "broken.yaml" in err and "nope" in err
 
 
 def test_main_refuses_a_pipeline_the_catalog_cannot_hold(monkeypatch, capsys):
