@@ -14,7 +14,7 @@ from .cli_api import register_api_commands
 from .compile import BudgetError, compile_pipeline
 from .graph import Dag, to_dot, to_mermaid
 from .run_request import logical_date
-from .spec import Pipeline, Problem, Task, load_paths, pipeline_files
+from .spec import Pipeline, Problem, Task, load_file, load_paths, pipeline_files
 from .spec.schema import schema_json
 
 DEFAULT_DIR = "pipelines"
@@ -257,11 +257,17 @@ def _load_one(ref: str, directory: str) -> Pipeline:
 
 
 def _load_with_neighbours(ref: str, directory: str) -> tuple[Pipeline, dict[str, Pipeline]]:
-    """The pipeline `_load_one` finds, and every valid pipeline read with it (the children it may start)."""
+    """The pipeline `_load_one` finds, and every valid pipeline read with it (the children it may start). A file
+    given by path wins over a same-named pipeline in the directory, which is left out (and said so on stderr)."""
     path = Path(ref)
-    targets = [directory] if Path(directory).is_dir() else []
-    if path.is_file() and (not targets or path.resolve().parent != Path(directory).resolve()):
-        targets.append(str(path))
+    targets = pipeline_files([directory]) if Path(directory).is_dir() else []
+    if path.is_file():
+        targets = [t for t in targets if t.resolve() != path.resolve()]
+        shadowed = _shadowed(path, targets)
+        if shadowed is not None:
+            click.echo(f"using {path} for pipeline '{shadowed[0]}'; it shadows {shadowed[1]}", err=True)
+            targets = [t for t in targets if str(t) != shadowed[1]]
+        targets.append(path)
     loaded = load_paths(targets)
     wanted = ref if not path.is_file() else next((n for n, f in loaded.files.items()
                                                   if Path(f).resolve() == path.resolve()), None)
@@ -272,6 +278,15 @@ def _load_with_neighbours(ref: str, directory: str) -> tuple[Pipeline, dict[str,
     _report(relevant or [Problem(ref, (), f"no pipeline named '{ref}' in {directory}/",
                                  hint=f"pipelines: {', '.join(sorted(loaded.pipelines)) or 'none'}")])
     raise AssertionError("unreachable")
+
+
+def _shadowed(path: Path, others: list[Path]) -> tuple[str, str] | None:
+    """The pipeline name of `path` and the file among `others` that holds the same name, if one does."""
+    own, _ = load_file(path)
+    if own is None:
+        return None
+    holder = load_paths(others).files.get(own.name)
+    return (own.name, holder) if holder else None
 
 
 def _report(problems: list[Problem]) -> None:

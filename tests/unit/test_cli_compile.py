@@ -68,3 +68,22 @@ def test_validate_examples_is_clean():
     result = _run("validate", EXAMPLES)
     assert result.exit_code == 0 and "3 valid pipeline(s): OK" in result.stdout
     assert set(examples()) == {"daily-sales-etl", "ml-training", "marketing-attribution"}
+
+
+def test_a_file_given_by_path_wins_over_a_same_named_pipeline_in_the_directory(tmp_path):
+    # GIVEN pipelines/x.yaml and a copy of it elsewhere, changed WHEN compiled, simulated or drawn by path THEN the
+    # copy is used (not refused as a duplicate name) and stderr says which file it shadows
+    directory, elsewhere = tmp_path / "pipelines", tmp_path / "work"
+    directory.mkdir(), elsewhere.mkdir()
+    original = "name: twin\ntasks:\n  a: {glue: {job: first}}\n"
+    (directory / "twin.yaml").write_text(original)
+    (directory / "other.yaml").write_text("name: other\ntasks:\n  b: {glue: {job: b}}\n")
+    copy = elsewhere / "twin.yaml"
+    copy.write_text(original.replace("first", "second"))
+    for command in (["compile"], ["graph"], ["simulate"]):
+        result = _run(*command, copy, "--dir", directory)
+        assert result.exit_code == 0, (command, result.stderr)
+        assert f"using {copy} for pipeline 'twin'; it shadows {directory / 'twin.yaml'}" in result.stderr
+    assert '"second"' in _run("compile", copy, "--dir", directory).stdout
+    by_name = _run("compile", "twin", "--dir", directory)
+    assert '"first"' in by_name.stdout and "shadows" not in by_name.stderr
