@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from .cost import total_text
+
 
 def started(answer: dict[str, Any], verb: str, *, local: bool, flags: str = "") -> None:
     # A repeated start replays the first answer (RUNNING then); current_status says what the run is now.
@@ -51,6 +53,10 @@ def run_view(run: dict[str, Any], *, local: bool) -> None:
                  .strip(), usd(line.get("usd"))] for line in lines]
         rows.append(["  total", "", usd(cost.get("total_usd"))])
         table(None, rows)
+        for line in lines:
+            if line.get("basis"):
+                click.echo(f"  {line.get('item') or line.get('key')}: {line['basis']}")
+        click.echo(f"  the total {total_text(cost)}")
 
 
 def attempt_line(attempt: dict[str, Any]) -> str:
@@ -155,7 +161,8 @@ def duration(start: str | None, end: str | None) -> str:
 def usd(value: Any) -> str:
     if not isinstance(value, int | float):
         return "-"
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+    # The local summary and report's precision, so the same total reads the same in all three.
+    return f"${value:.6f}" if value < 1 else f"${value:,.2f}"
 
 
 def number(value: Any) -> str:

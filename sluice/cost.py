@@ -73,7 +73,17 @@ def price(quantities: Mapping[str, float], *, basis: Mapping[str, str] | None = 
     compute = float(sum(line["usd"] for line in lines if line["key"] in COMPUTE))
     return {"prices_as_of": PRICES_AS_OF, "region": PRICE_REGION, "lines": lines,
             "orchestration_usd": orchestration, "compute_usd": compute, "total_usd": orchestration + compute,
-            "not_counted": sorted(set(not_counted))}
+            "includes": [line["item"] for line in lines], "not_counted": sorted(set(not_counted))}
+
+
+def total_text(cost: Mapping[str, Any]) -> str:
+    """What a cost's total includes and leaves out, in words (every place that shows a total says it)."""
+    includes = cost.get("includes")
+    if not isinstance(includes, list):  # a cost recorded before totals said what they include
+        includes = [line.get("item") or line.get("key") for line in cost.get("lines") or []]
+    left_out = cost.get("not_counted") or []
+    return (f"includes {', '.join(map(str, includes)) or 'nothing'}"
+            + (f"; not counted: {', '.join(map(str, left_out))}" if left_out else ""))
 
 
 def add_usage(total: dict[str, float], usage: Mapping[str, Any] | None) -> None:

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 
 from functions.adapters.clock import parse
+from sluice.cost import total_text
 
 RED, GREEN, AMBER, GREY = "#c62828", "#2e7d32", "#f9a825", "#757575"
 COLOURS = {"SUCCEEDED": GREEN, "FAILED": RED, "TIMED_OUT": RED, "ABORTED": RED, "UPSTREAM_FAILED": "#ef9a9a",
@@ -248,13 +249,17 @@ def _usd(value: Any, digits: int) -> str:
 def _cost(cost: Any) -> str:
     if not isinstance(cost, dict):
         return "<p>No cost estimate.</p>"
-    rows = [[f"<td>{_e(line.get('item'))}</td>", f"<td class='n'>{_number(line.get('quantity'))} "
+    rows = [[f"<td>{_e(line.get('item'))}{_basis(line)}</td>", f"<td class='n'>{_number(line.get('quantity'))} "
              f"{_e(line.get('unit'))}</td>", f"<td class='n'>{_usd(line.get('unit_price_usd'), 10)}</td>",
              f"<td class='n'>{_usd(line.get('usd'), 6)}</td>"] for line in cost.get("lines") or []]
     rows.append(["<th colspan='3'>total per run</th>", f"<th class='n'>{_usd(cost.get('total_usd'), 6)}</th>"])
     return (f"<h3>Cost</h3>{_table(['item', 'quantity', 'unit price', 'cost'], rows)}<p>List prices in "
             f"{_e(cost.get('region') or 'an unknown region')} as of {_e(cost.get('prices_as_of') or 'an unknown date')}"
-            f"; the jobs' own compute is not included.</p>")
+            f". The total {_e(total_text(cost))}.</p>")
+
+
+def _basis(line: dict[str, Any]) -> str:
+    return f"<br><small>{_e(line['basis'])}</small>" if line.get("basis") else ""
 
 
 def _record(items: list[Any]) -> str:
