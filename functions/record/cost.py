@@ -18,21 +18,28 @@ from ..adapters.run_store import RunStore
 ASSUMED_SECONDS_PER_INVOCATION = 0.15
 RECORD_INVOCATIONS = 2  # the run's RUNNING and end events
 RUN_ITEM_WRITES = 3  # its RUNNING and end records, and this cost
+# Set by local mode (sluice/local/runner.py): the jobs are moto's, and what they report is no real job's usage.
+LOCAL_JOBS_ENV = "SLUICE_LOCAL_JOBS"
+LOCAL_COMPUTE_BASIS = ("local run: the job's scripted or measured duration under moto (its reported run time), "
+                       "billed at the service's minimum (Glue: 60 s per job run)")
 
 
 class RunCosts:
     def __init__(self, store: RunStore, executions: Executions, *, memory_mb: int | None = None) -> None:
         self.store, self.executions = store, executions
         self.memory_mb = memory_mb or int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"))
+        self.compute_basis = LOCAL_COMPUTE_BASIS if os.environ.get(LOCAL_JOBS_ENV) else None
 
     def of(self, execution_arn: str) -> dict[str, Any]:
         """The cost of an ended run, from what is recorded about it now."""
         return run_cost(self.executions.history(execution_arn), self.store.items(execution_arn),
-                        memory_mb=self.memory_mb)
+                        memory_mb=self.memory_mb, compute_basis=self.compute_basis)
 
 
-def run_cost(history: list[dict[str, Any]], items: list[dict[str, Any]], *, memory_mb: int) -> dict[str, Any]:
-    """Price one run: its execution's history events and every run-store item of it."""
+def run_cost(history: list[dict[str, Any]], items: list[dict[str, Any]], *, memory_mb: int,
+             compute_basis: str | None = None) -> dict[str, Any]:
+    """Price one run: its execution's history events and every run-store item of it. `compute_basis` says where
+    the jobs' usage came from when it is not their services' own report (a local run)."""
     attempts = [item for item in items if "#ATTEMPT#" in item["sk"]]
     outcomes = [item for item in items if item["sk"].startswith("TASK#") and "#ATTEMPT#" not in item["sk"]]
     completions = sum(1 for item in attempts if item.get("external_id") and item.get("ended_at"))
@@ -61,6 +68,8 @@ def run_cost(history: list[dict[str, Any]], items: list[dict[str, Any]], *, memo
     basis = {"lambda_gb_seconds": f"assumed {ASSUMED_SECONDS_PER_INVOCATION * 1000:.0f} ms per invocation at "
                                   f"{memory_mb} MB",
              "dynamodb_write_units": "counted from the run's records, 1 KB items"}
+    if compute_basis:
+        basis |= {key: compute_basis for key in compute}
     return price(quantities, basis=basis, not_counted=not_counted)
 
 

@@ -85,6 +85,8 @@ def _on_wait(request: dict[str, Any]) -> bool:
 
 
 def cost(counts: dict[str, Any]) -> dict[str, Any]:
-    """The orchestration cost of one run at the list prices in sluice.cost."""
-    return price({key: counts[key] for key in ORCHESTRATION},
+    """The orchestration cost of one run at the list prices in sluice.cost, from the local counts: the fallback
+    when the record function kept no cost on the run (the figure a run's result shows otherwise)."""
+    basis = {key: "counted locally (the run's record has no cost)" for key in ORCHESTRATION}
+    return price({key: counts[key] for key in ORCHESTRATION}, basis=basis,
                  not_counted=["the jobs' own compute", "the sweeper's scheduled invocations (shared by every run)"])

@@ -30,6 +30,7 @@ from unittest import mock
 
 from functions.adapters.clock import utc_now
 from functions.adapters.jobs.base import JobStart
+from functions.record.cost import LOCAL_JOBS_ENV
 from sluice.compile import compile_pipeline
 from sluice.spec import Pipeline
 
@@ -51,6 +52,7 @@ ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",  # nosec B105  # moto's fake credentials, so nothing reaches AWS
     "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_EC2_METADATA_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_SERVICE_NAME": "sluice", "POWERTOOLS_DEV": "false",
+    LOCAL_JOBS_ENV: "true",  # the record function's cost says the jobs' usage is local, not a real job's
 }
 IDLE_SLEEP = 0.002
 STOPPED_ERROR = "Sluice.LocalStop"  # --timeout or Ctrl-C
@@ -364,7 +366,19 @@ class _SingleRun:
             execution |= {"status": "ABORTED", "error": STOPPED_ERROR, "cause": self.stopped_because}
         return build_result(self.request.pipeline, execution,
                             self.observing.view(arn, items), items, counts | {"events": sum(
-                                self.pump.delivered.values())}, cost(counts), wall, self.run_dir)
+                                self.pump.delivered.values())}, _recorded_cost(items) or cost(counts), wall,
+                            self.run_dir)
+
+
+def _recorded_cost(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The cost the record function kept on the run: the figure `show` prints and RunCost carries, so the local
+    summary and report give the same total (None when the record function could not price the run)."""
+    raw = next((item.get("cost") for item in items if item.get("sk") == "RUN"), None)
+    try:
+        recorded = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+    return recorded if isinstance(recorded, dict) else None
 
 
 def _history(sfn: Any, arn: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ detail is the service's own Task / DescribeExecution output.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -176,6 +177,12 @@ def _glue(clients: Any, region: str, ref: JobRef, outcome: Outcome, _: Any) -> E
     run.status = state
     if not outcome.succeeded:
         run.error_message = outcome.error
+    # moto reports every run as 123 s (ExecutionTime), which the run's cost would price as if real: report the
+    # run's own duration, scripted or measured, in whole seconds as Glue does.
+    run.completed_on = _now().replace(tzinfo=None)  # moto's times are naive UTC
+    seconds = max(1, math.ceil((run.completed_on - run.started_on).total_seconds()))
+    reported = run.as_dict
+    run.as_dict = lambda: {**reported(), "ExecutionTime": seconds}
     message = ("Job run succeeded" if outcome.succeeded else f"Job run stopped: {outcome.error}" if outcome.stopped
                else f"JobName:{name} and JobRunId:{ref.external_id} failed to execute with exception {outcome.error}")
     return "aws.glue", "Glue Job State Change", {

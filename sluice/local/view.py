@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from functions.adapters.clock import seconds_between
+from sluice.cost import total_text
 from sluice.spec import Pipeline
 
 from .runner import Progress
@@ -76,12 +77,14 @@ def summary(result: dict[str, Any], console: Console) -> None:
             console.print(Text(f"  {task['name']} ({task['attempts']} attempt(s)): {task['error']}", style="red"))
     billing, cost = result["billing"], result["cost"]
     console.print(
-        f"Billed in the cloud: {billing['state_transitions']} state transitions, "
+        f"Counted locally: {billing['state_transitions']} state transitions, "
         f"{billing['lambda_invocations']} Lambda invocations ({billing['lambda_gb_seconds']:.3f} GB-s at "
         f"{billing['lambda_memory_mb']} MB), {billing['dynamodb_write_units']} DynamoDB write units, "
-        f"{billing['dynamodb_read_units']} read units: ${cost['total_usd']:.6f} per run "
-        f"(${cost['total_usd'] * 1000:.2f} per 1,000 runs; {cost['region']} list prices as of "
-        f"{cost['prices_as_of']}, without the jobs' own compute)", highlight=False)
+        f"{billing['dynamodb_read_units']} read units", highlight=False)
+    console.print(
+        f"Cost: ${cost['total_usd']:.6f} per run (${cost['total_usd'] * 1000:.2f} per 1,000 runs; the total `show` "
+        f"and RunCost give; {cost['region']} list prices as of {cost['prices_as_of']}); {total_text(cost)}",
+        highlight=False)
     metrics = result.get("metrics") or {}
     if metrics:
         console.print("Metrics emitted (namespace Sluice, this pipeline; counts summed, times at their maximum): "

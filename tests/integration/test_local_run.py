@@ -311,3 +311,41 @@ def test_a_job_left_running_by_a_failed_run_is_stopped_as_the_sweeper_would(tmp_
     assert result["status"] == "FAILED" and result["failed_tasks"] == ["ingest_spend"]
     # THEN nothing is left open: funnel_report ended (its job ran out or was stopped), and every attempt ended
     assert all(a["status"] in {"SUCCEEDED", "FAILED", "STOPPED"} for a in result["attempts"])
+
+
+def test_a_glue_runs_cost_is_one_total_that_says_what_it_includes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                                  ) -> None:
+    import io
+
+    from rich.console import Console
+
+    from sluice.api_view import run_view
+    from sluice.local.report import render_report
+    from sluice.local.view import summary
+    from sluice.spec import load_text
+
+    # GIVEN a pipeline with one Glue task on 5 G.1X workers (5 DPU) WHEN it runs locally (a job of well under 60 s)
+    pipeline, _ = load_text("name: priced\ntasks:\n  load: {glue: {job: load-sales, worker_type: G.1X, workers: 5}}\n")
+    assert pipeline is not None
+    result = run("priced", tmp_path, pipelines={"priced": pipeline})
+    assert result["status"] == "SUCCEEDED", result["cause"]
+    # THEN its Glue usage is the job's measured run time at Glue's 60 s minimum, not moto's fixed 123 s, and says so
+    cost = result["cost"]
+    glue = next(line for line in cost["lines"] if line["key"] == "glue_dpu_seconds")
+    assert glue["quantity"] == 60 * 5 and glue["basis"].startswith("local run: the job's scripted or measured")
+    # AND the result's total (summary, report) is the run record's (`show`) and RunCost's
+    [run_item] = [item for item in result["record"] if item["sk"] == "RUN"]
+    assert json.loads(run_item["cost"]) == cost
+    assert result["metrics"]["RunCost"] == pytest.approx(cost["total_usd"])
+    assert result["metrics"]["RunComputeCost"] == pytest.approx(cost["compute_usd"]) and cost["compute_usd"] > 0
+    # AND each place that shows the total says what it includes
+    includes = "includes Step Functions Standard state transitions, "
+    assert cost["includes"][-1] == "Glue job DPU time"
+    run_view({"id": result["run_id"], "pipeline": "priced", "status": "SUCCEEDED", "cost": cost}, local=True)
+    shown = capsys.readouterr().out
+    out = io.StringIO()
+    summary(result, Console(file=out, width=400))
+    report = render_report(result)
+    total = f"${cost['total_usd']:.6f}"
+    for text in (shown, out.getvalue(), report):
+        assert total in text and includes in text and "Glue job DPU time" in text and "not counted: " in text
