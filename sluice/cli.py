@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +17,9 @@ from .graph import Dag, to_dot, to_mermaid
 from .run_request import logical_date
 from .spec import Pipeline, Problem, Task, load_file, load_paths, pipeline_files
 from .spec.schema import schema_json
+from .task_seconds import METAVAR, FlagError, split_task_seconds, task_seconds
+
+T = TypeVar("T")
 
 DEFAULT_DIR = "pipelines"
 
@@ -94,8 +98,8 @@ def compile_cmd(pipeline: str, directory: str, output: str | None, compact: bool
 @main.command()
 @click.argument("pipeline")
 @click.option("--dir", "directory", default=DEFAULT_DIR, show_default=True, help="where pipelines live")
-@click.option("--duration", "-d", "durations", multiple=True, metavar="TASK=SECONDS",
-              help="how long a task's job takes (default 60)")
+@click.option("--duration", "--delay", "-d", "durations", multiple=True, metavar=METAVAR,
+              help="how long a task's job takes, 0 or more (default 60; TASK:SECONDS is read too)")
 @click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
               help="fail the first N attempts of a task (default: every attempt)")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="run parameter")
@@ -105,7 +109,7 @@ def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures
     from .simulate import Behaviour, Simulation
 
     spec = _load_one(pipeline, directory)
-    seconds = {k: _number(v, f"--duration {k}") for k, v in _pairs(durations, "=", "--duration")}
+    seconds = dict(_flag(task_seconds, d, "--duration") for d in durations)
     failing = {k: int(v) if v else 10**6 for k, v in _pairs(failures, ":", "--fail", optional=True)}
     for name in [*seconds, *failing]:
         if name not in spec.tasks:
@@ -137,7 +141,8 @@ def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures
 @click.option("--date", "logical_date", metavar="DATE", help="logical date: YYYY-MM-DD or an ISO 8601 time")
 @click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
               help="fail the first N attempts of a task (every attempt without N)")
-@click.option("--delay", "delays", multiple=True, metavar="TASK:SECONDS", help="how long each attempt of a task takes")
+@click.option("--delay", "--duration", "-d", "delays", multiple=True, metavar=METAVAR,
+              help="how long each attempt of a task takes (TASK:SECONDS is read too)")
 @click.option("--scenario", type=click.Path(dir_okay=False), help="scripted outcomes from a YAML file")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON (no live view)")
 @click.option("--report", type=click.Path(dir_okay=False), help="write a self-contained HTML report of the run")
@@ -167,7 +172,8 @@ def run(pipeline: str, local: bool, directory: str, params: tuple[str, ...], log
             _fail(f"--report {report}: cannot write there: {exc.strerror or exc}")
     try:
         script = Scenario.from_file(scenario) if scenario else Scenario.empty()
-        script = script.with_flags(_pairs(failures, ":", "--fail", optional=True), _pairs(delays, ":", "--delay"))
+        script = script.with_flags(_pairs(failures, ":", "--fail", optional=True),
+                                   [_flag(split_task_seconds, d, "--delay") for d in delays])
         request = LocalRunRequest(spec, neighbours,
                                   params=given, logical_date=_logical_date(logical_date), scenario=script,
                                   retry_wait_cap=None if real_waits else 1.0, timeout=timeout)
@@ -239,11 +245,11 @@ def _pairs(items: tuple[str, ...], sep: str, flag: str, optional: bool = False) 
     return out
 
 
-def _number(text: str, where: str) -> float:
+def _flag(read: Callable[[str, str], T], item: str, flag: str) -> T:
     try:
-        return float(text)
-    except ValueError:
-        _fail(f"{where}: {text!r} is not a number of seconds")
+        return read(item, flag)
+    except FlagError as exc:
+        _fail(str(exc))
         raise
 
 

@@ -25,6 +25,7 @@ import click
 
 from . import api_view as view
 from .api_client import ApiClient, ApiError, endpoint_from_stack_outputs
+from .task_seconds import METAVAR, FlagError, split_task_seconds
 
 SCENARIO_HEADER = "X-Sluice-Scenario"  # sluice/local/run_scenarios.py HEADER: read by `sluice local serve` only
 LOCAL_PORT = 8377  # `sluice local serve`'s default port (sluice/local/serve.py DEFAULT_PORT)
@@ -368,7 +369,8 @@ def local() -> None:
 @click.option("--scenario", type=click.Path(dir_okay=False), help="scripted job outcomes from a YAML file")
 @click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
               help="fail the first N attempts of a task in every run (every attempt without N)")
-@click.option("--delay", "delays", multiple=True, metavar="TASK:SECONDS", help="how long each attempt of a task takes")
+@click.option("--delay", "--duration", "-d", "delays", multiple=True, metavar=METAVAR,
+              help="how long each attempt of a task takes (TASK:SECONDS is read too)")
 @click.option("--scenarios", "scenarios_dir", default="scenarios", show_default=True, type=click.Path(file_okay=False),
               help="where the scenarios named per run (`sluice trigger --scenario NAME`, `resume --scenario`) are")
 @click.option("--real-waits", is_flag=True, help="wait retry intervals in full (default: at most 1 s each)")
@@ -396,7 +398,7 @@ def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, 
     try:
         script = Scenario.from_file(scenario) if scenario else Scenario.empty()
         script = script.with_flags([_split(f, ":", "--fail", optional=True) for f in failures],
-                                   [_split(d, ":", "--delay") for d in delays])
+                                   [_task_seconds(d, "--delay") for d in delays])
         server = LocalServer(found, port=port, scenario=script, work_dir=Path(work_dir),
                              retry_wait_cap=None if real_waits else 1.0, scenarios_dir=Path(scenarios_dir))
     except ScenarioError as exc:
@@ -429,6 +431,13 @@ def serve(directory: str, port: int, scenario: str | None, failures: tuple[str, 
         server.close()
     for run_id, status in server.stopped_runs.items():
         click.echo(f"stopped {run_id}: recorded {status or 'nothing (its end was not recorded in time)'}", err=True)
+
+
+def _task_seconds(item: str, flag: str) -> tuple[str, str]:
+    try:
+        return split_task_seconds(item, flag)
+    except FlagError as exc:
+        _usage(str(exc))
 
 
 def _split(item: str, sep: str, flag: str, optional: bool = False) -> tuple[str, str]:

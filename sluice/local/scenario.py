@@ -1,6 +1,6 @@
 """Scripted job outcomes for local runs: which tasks fail, how often, how long they take, what they run.
 
-From the command line (`--fail TASK[:N]`, `--delay TASK:SECONDS`) or a scenario file:
+From the command line (`--fail TASK[:N]`, `--delay TASK=SECONDS`) or a scenario file:
 
     # scenarios/flaky-aggregate.yaml
     tasks:
@@ -62,7 +62,7 @@ class Scenario:
         return cls({name: _script(entry) for name, entry in entries.items()}, origins)
 
     def with_flags(self, failures: list[tuple[str, str]], delays: list[tuple[str, str]]) -> Scenario:
-        """Command-line flags on top: `--fail TASK[:N]` (every attempt without N), `--delay TASK:SECONDS`."""
+        """Command-line flags on top: `--fail TASK[:N]` (every attempt without N), `--delay TASK=SECONDS`."""
         scripts, origins = dict(self.scripts), dict(self.origins)
         for task, count in failures:
             origins[task] = Origin(f"--fail {task}{':' if count else ''}{count}")
@@ -70,13 +70,13 @@ class Scenario:
                 raise ScenarioError(f"--fail {task}:{count}: N must be a whole number of attempts")
             scripts[task] = replace(scripts.get(task, Script()), fail=int(count) if count else ALWAYS)
         for task, seconds in delays:
-            origins.setdefault(task, Origin(f"--delay {task}:{seconds}"))
+            origins.setdefault(task, Origin(f"--delay {task}={seconds}"))
             try:
                 value = float(seconds)
             except ValueError:
-                raise ScenarioError(f"--delay {task}:{seconds}: {seconds!r} is not a number of seconds") from None
+                raise ScenarioError(f"--delay {task}={seconds}: {seconds!r} is not a number of seconds") from None
             if not 0 <= value <= 86_400:
-                raise ScenarioError(f"--delay {task}:{seconds}: seconds must be between 0 and 86400")
+                raise ScenarioError(f"--delay {task}={seconds}: seconds must be between 0 and 86400")
             scripts[task] = replace(scripts.get(task, Script()), delay=value)
         return Scenario(scripts, origins)
 

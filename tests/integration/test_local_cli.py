@@ -58,7 +58,8 @@ def test_a_scenario_file_scripts_failures_delays_and_messages(tmp_path: Path) ->
 @pytest.mark.parametrize(("args", "message"), [
     (["--fail", "nope"], "--fail nope: error: pipeline 'daily-sales-etl' has no task 'nope'"),
     (["--fail", "extract_orders:x"], "--fail extract_orders:x: N must be a whole number of attempts"),
-    (["--delay", "extract_orders"], "--delay takes KEY:VALUE"),
+    (["--delay", "extract_orders"], "--delay takes TASK=SECONDS"),
+    (["--delay", "extract_orders=-1"], "--delay extract_orders=-1: seconds must be between 0 and 86400"),
     (["--delay", "extract_orders:soon"], "'soon' is not a number of seconds"),
     (["-p", "shuffle_partitions=many"], "--param shuffle_partitions"),
     (["-p", "nope=1"], "unknown parameter 'nope'"),
