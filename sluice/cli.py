@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from .cli_api import register_api_commands
+from .cli_validate import DEFAULT_DIR, validate
 from .compile import BudgetError, compile_pipeline
 from .graph import Dag, to_dot, to_mermaid
 from .run_request import logical_date
@@ -21,36 +22,11 @@ from .task_seconds import METAVAR, FlagError, split_task_seconds, task_seconds
 
 T = TypeVar("T")
 
-DEFAULT_DIR = "pipelines"
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sluice")
 def main() -> None:
     """Sluice: pipelines as YAML, run by AWS Step Functions."""
-
-
-@main.command()
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="machine-readable problems")
-def validate(paths: tuple[str, ...], as_json: bool) -> None:
-    """Check pipeline files (default: pipelines/). Exit 2 if any has an error."""
-    targets = list(paths) or [DEFAULT_DIR]
-    loaded = load_paths(targets)
-    files = pipeline_files(targets)
-    if as_json:
-        click.echo(json.dumps({"pipelines": sorted(loaded.pipelines), "problems": [p.to_dict() for p in
-                                                                                   loaded.problems]}, indent=2))
-    else:
-        for problem in loaded.problems:
-            click.echo(str(problem), err=True)
-        if not files:
-            click.echo(f"no pipeline files (*.yaml, *.yml) in {', '.join(targets)}", err=True)
-        errors = len(loaded.errors)
-        status = f"{errors} error(s)" if errors else "OK"
-        click.echo(f"{len(files)} file(s), {len(loaded.pipelines)} valid pipeline(s): {status}")
-    if loaded.errors or not files:
-        sys.exit(2)
 
 
 @main.command()
@@ -313,4 +289,5 @@ def _write(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+main.add_command(validate)
 register_api_commands(main)  # trigger, runs, show, cancel, resume, backfill, pipelines, local serve (cli_api.py)
