@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sluice.spec.errors import problems_from
 from sluice.spec.problems import Path, Problem
+from sluice.spec.wording import merged
 from sluice.spec.yaml_source import load_yaml
 
-SHOULD = "Input should be "
 EXAMPLE = "e.g. tasks: {load_warehouse: {fail: 2}}"
 FIELD_HINTS = {
     "fail": "a number of attempts that fail (0 or more), or 'always'",
@@ -97,8 +97,7 @@ def _merged(problems: list[Problem]) -> list[Problem]:
         if first is None:
             by_path[problem.path] = problem
             continue
-        also = problem.message.removeprefix(SHOULD) if first.message.startswith(SHOULD) else problem.message
-        by_path[problem.path] = Problem(first.file, first.path, f"{first.message} or {also}", first.line,
+        by_path[problem.path] = Problem(first.file, first.path, merged([first.message, problem.message]), first.line,
                                         first.hint or problem.hint)
     return list(by_path.values())
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 from .kinds import KINDS
 from .problems import Path, Problem, did_you_mean
 from .task import Task
+from .wording import merged, plain
 from .yaml_source import YamlDocument
 
 
@@ -26,7 +27,7 @@ def problems_from(exc: ValidationError, root: type[BaseModel], doc: YamlDocument
         hints.setdefault(key, hint)
     out = []
     for (path, _), messages in grouped.items():
-        message = messages[0] if len(messages) == 1 else " or ".join(dict.fromkeys(messages))
+        message = merged(messages)
         out.append(Problem(file, path, message, line=doc.line_of(path), hint=hints[(path, _)]))
     return out
 
@@ -61,12 +62,11 @@ def _describe(err: Any, path: Path, leaf: str | None, root: type[BaseModel], dat
         return f"unknown key '{key}'", did_you_mean(key, valid) or listed
     if kind in {"model_type", "model_attributes_type", "dict_type"}:  # not pydantic's "instance of _Entry"
         return f"expected a mapping, not {_kind_of(err['input'])}", None
-    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind == "too_short" and path == ("tasks",):
         return "a pipeline needs at least one task", "add one under 'tasks', e.g. hello: {lambda: {function: f}}"
     if kind == "string_pattern_mismatch":
-        message = f"{err['input']!r} does not match the pattern {err['ctx']['pattern']}"
-    return message, None
+        return f"{err['input']!r} does not match the pattern {err['ctx']['pattern']}", None
+    return plain(err), None
 
 
 def _kind_of(value: Any) -> str:

@@ -101,7 +101,7 @@ def test_a_param_without_default_is_required() -> None:
     ("{type: string, default: qa, allowed: [dev, prod]}",
      "default: 'qa' is not one of the allowed values ['dev', 'prod'] (type is string)"),
     ("{type: int, allowed: [1, x]}", "allowed: 'x' is not an integer"),
-    ("{type: integer}", "Input should be 'string', 'int', 'number', 'bool', 'date' or 'list'"),
+    ("{type: integer}", "expected 'string', 'int', 'number', 'bool', 'date' or 'list', not 'integer'"),
 ])
 def test_a_default_that_does_not_fit_its_type_is_reported_at_the_param(decl: str, message: str) -> None:
     # GIVEN a parameter declaration on line 3 whose default (or allowed list, or type) is wrong

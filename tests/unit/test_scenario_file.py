@@ -30,10 +30,10 @@ def problems(tmp_path: Path, text: str) -> list[str]:
     ("tasks:\n  extract:\n    delay: 2\n    eror: boom\n",
      "s.yaml:4: tasks.extract.eror: error: unknown key 'eror' (did you mean 'error'?)"),
     ("tasks:\n  extract: {fail: -1}\n",
-     "s.yaml:2: tasks.extract.fail: error: Input should be greater than or equal to 0 or 'always' "
+     "s.yaml:2: tasks.extract.fail: error: expected at least 0 or 'always', not -1 "
      "(a number of attempts that fail (0 or more), or 'always')"),
     ("tasks:\n  extract: {exit_code: 0}\n",
-     "s.yaml:2: tasks.extract.exit_code: error: Input should be greater than or equal to 1 "
+     "s.yaml:2: tasks.extract.exit_code: error: expected at least 1, not 0 "
      "(the exit code a failed attempt reports, 1 to 255)"),
     ("tasks:\n  extract: fail\n", "s.yaml:2: tasks.extract: error: expected a mapping, not a string"),
     ("- extract\n", "s.yaml:1: error: a scenario file is a mapping with 'tasks' "

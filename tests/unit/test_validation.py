@@ -328,3 +328,20 @@ def test_a_pipeline_without_tasks_says_so() -> None:
     # GIVEN an empty tasks mapping  WHEN validated  THEN the message says what is needed, not pydantic's words
     _, problems = load_text("name: empty\ntasks: {}\n", "empty.yaml")
     assert [(p.path, p.line, p.message) for p in problems] == [(("tasks",), 2, "a pipeline needs at least one task")]
+
+
+@pytest.mark.parametrize(("task", "path", "message"), [
+    ("{glue: {job: 5}}", "tasks.t.glue.job", "expected a string, not 5"),
+    ("{glue: {job: j, workers: many}}", "tasks.t.glue.workers", "expected a whole number, not 'many'"),
+    ("{glue: {job: j, workers: -1}}", "tasks.t.glue.workers", "expected at least 1, not -1"),
+    ("{glue: {job: j}, depends_on: 5}", "tasks.t.depends_on", "expected a list, not 5"),
+    ("{glue: {job: j}, retry: {jitter: maybe}}", "tasks.t.retry.jitter", "expected true or false, not 'maybe'"),
+    ("{glue: {job: j}, trigger_rule: sometimes}", "tasks.t.trigger_rule",
+     "expected 'all_success', 'all_done' or 'one_failed', not 'sometimes'"),
+])
+def test_type_errors_are_worded_like_the_other_messages_not_pydantics(task: str, path: str, message: str) -> None:
+    # GIVEN a value of the wrong type or range  WHEN validated
+    _, problems = load_text(f"name: demo\ntasks:\n  t: {task}\n", "f.yaml")
+    # THEN the message says what was expected and what was written, not "Input should be a valid ..."
+    assert [(".".join(map(str, p.path)), p.message) for p in problems] == [(path, message)]
+    assert not any("Input should" in str(p) for p in problems)
