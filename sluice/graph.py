@@ -90,6 +90,25 @@ class Dag:
                 todo.extend(self.preds[n])
         return seen
 
+    def path(self, source: str, target: str) -> list[str] | None:
+        """A chain of dependencies from `source` down to `target` (source first), or None if target does not run
+        after source."""
+        before: dict[str, str] = {}
+        todo, seen = [source], {source}
+        while todo:
+            n = todo.pop(0)
+            if n == target:
+                chain = [n]
+                while chain[-1] != source:
+                    chain.append(before[chain[-1]])
+                return chain[::-1]
+            for m in self.succs[n]:
+                if m not in seen:
+                    seen.add(m)
+                    before[m] = n
+                    todo.append(m)
+        return None
+
     def transitive_reduction(self) -> Dag:
         """The same order with every dependency that another path already implies removed."""
         reach = self.descendant_bits()

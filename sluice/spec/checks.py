@@ -6,6 +6,7 @@ They read the raw YAML data, not the model, so they report alongside type errors
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -37,7 +38,7 @@ def check_document(data: Any) -> Iterator[Found]:
                 yield (section, name), why, None
     yield from _check_dependencies(deps)
     acyclic = {n: [d for d in ds if d in deps and d != n] for n, ds in deps.items()}  # self-deps reported above
-    dag = Dag(acyclic)
+    dag = graph = Dag(acyclic)
     cycle = dag.find_cycle()
     if cycle:
         yield ("tasks", cycle[0], "depends_on"), f"dependency cycle: {' -> '.join(cycle)}", "remove one of these edges"
@@ -57,7 +58,8 @@ def check_document(data: Any) -> Iterator[Found]:
             # Only a reference to another task's output needs this task's ancestors: computing them for every
             # task would make validating a long chain quadratic.
             upstream = (dag.ancestors(name) if dag else set(acyclic[name])) if _reads_tasks(body) else set()
-            found = list(_check_task(name, body, types, set(tasks), upstream, has_triggers, secrets))
+            reach = _Reach(name, upstream, graph)
+            found = list(_check_task(name, body, types, set(tasks), reach, has_triggers, secrets))
             yield from found
             reported = {path for path, _, _ in found}  # one problem per field: a bad reference is reason enough
             yield from (f for f in check_names(body, ("tasks", name), params) if f[0] not in reported)
@@ -133,7 +135,7 @@ def _check_plain_secrets(params: dict[Any, Any], data: dict[str, Any]) -> Iterat
                         "plain text in the deployed schedule or rule and every run record", hint
 
 
-def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks: set[str], upstream: set[str],
+def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks: set[str], reach: _Reach,
                 has_triggers: bool, secrets: frozenset[str] = frozenset()) -> Iterator[Found]:
     base: Path = ("tasks", name)
     foreach = body.get("foreach")
@@ -141,7 +143,7 @@ def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks
         if key in _NOT_TEMPLATED:
             continue
         for sub, text in template.walk(value, (*base, key)):
-            yield from _check_template(text, sub, types, tasks, upstream, foreach is not None, has_triggers, secrets)
+            yield from _check_template(text, sub, types, tasks, reach, foreach is not None, has_triggers, secrets)
     if isinstance(foreach, dict) and isinstance(foreach.get("items"), str):
         yield from _check_items(foreach["items"], (*base, "foreach", "items"), types)
     when = body.get("when")
@@ -152,7 +154,7 @@ def _check_task(name: str, body: dict[str, Any], types: Mapping[str, str], tasks
             yield (*base, "when"), str(exc), None
 
 
-def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[str], upstream: set[str],
+def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[str], reach: _Reach,
                     in_foreach: bool, has_triggers: bool, secrets: frozenset[str] = frozenset()) -> Iterator[Found]:
     try:
         refs = template.parse(text)
@@ -172,7 +174,7 @@ def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[
                 yield path, f"{where}: unknown parameter '{wanted}'", did_you_mean(str(wanted), types) or (
                     f"declared params: {', '.join(types) or 'none'}")
         elif ref.root == "tasks":
-            yield from _check_task_ref(ref, where, path, tasks, upstream)
+            yield from _check_task_ref(ref, where, path, tasks, reach)
         elif ref.root == "secrets" and (len(ref.path) != 1 or str(ref.path[0]) not in secrets):
             wanted = str(ref.path[0]) if ref.path else ""
             yield path, f"{where}: unknown secret '{wanted}'" if wanted else f"{where}: name the secret", (
@@ -185,13 +187,35 @@ def _check_template(text: str, path: Path, types: Mapping[str, str], tasks: set[
             yield path, f"{where}: '{ref.root}' has no fields", None
 
 
-def _check_task_ref(ref: template.Ref, where: str, path: Path, tasks: set[str], upstream: set[str]) -> Iterator[Found]:
+@dataclass(frozen=True)
+class _Reach:
+    """The tasks whose output a task may read (its upstream), and the DAG to say which dependency would add one."""
+
+    task: str
+    upstream: set[str]
+    dag: Dag
+
+    def __contains__(self, other: object) -> bool:
+        return other in self.upstream
+
+    def hint(self, other: str) -> str:
+        """Add `other` to depends_on, unless that makes a cycle: then why no dependency can be suggested."""
+        if other == self.task:
+            return "a task cannot read its own output; read it in a task that depends on this one"
+        back = self.dag.path(self.task, other) if other in self.dag.index else None
+        if back is None:
+            return f"add '{other}' to depends_on"
+        return (f"no dependency can be suggested: '{other}' runs after this task ({' -> '.join(back)}), so depending "
+                f"on it would make a cycle; read this value in a task downstream of both")
+
+
+def _check_task_ref(ref: template.Ref, where: str, path: Path, tasks: set[str], reach: _Reach) -> Iterator[Found]:
     other = ref.path[0] if ref.path else ""
     if other not in tasks:
         yield path, f"{where}: unknown task '{other}'", did_you_mean(str(other), tasks)
-    elif other not in upstream:
+    elif other not in reach:
         yield path, f"{where}: task '{other}' is not upstream of this task, so its output may not exist yet", (
-            f"add '{other}' to depends_on")
+            reach.hint(str(other)))
     elif len(ref.path) < 2 or ref.path[1] != "output":
         yield path, f"{where}: write tasks.{other}.output (or tasks.{other}.output.KEY)", None
 

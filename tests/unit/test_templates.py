@@ -199,3 +199,17 @@ def test_foreach_items_must_be_one_list_reference(items: str, message: str, hint
                                    "'{{ tasks.second.output.ids }}'", "[a, b]"])
 def test_foreach_over_a_list_param_an_upstream_output_or_a_literal_is_valid(items: str) -> None:
     assert _check("'{{ item }}'", foreach=items) == []
+
+
+def test_the_depends_on_hint_never_suggests_an_edge_that_makes_a_cycle() -> None:
+    # GIVEN a task 'a' reading the output of 'c', which already runs after it (a -> b -> c)
+    text = ("name: demo\ntasks:\n  a:\n    lambda: {function: f, payload: {value: '{{ tasks.c.output }}'}}\n"
+            "  b: {lambda: {function: f}, depends_on: [a]}\n  c: {lambda: {function: f}, depends_on: [b]}\n"
+            "  d:\n    lambda: {function: f, payload: {value: '{{ tasks.d.output }}'}}\n")
+    _, problems = load_text(text)
+    hints = {p.path[1]: p.hint for p in problems}
+    # THEN the hint says why no dependency can be added, with the chain that would become a cycle
+    assert hints["a"] == ("no dependency can be suggested: 'c' runs after this task (a -> b -> c), so depending on it "
+                          "would make a cycle; read this value in a task downstream of both")
+    # AND a task reading its own output is not told to depend on itself
+    assert hints["d"] == "a task cannot read its own output; read it in a task that depends on this one"
