@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
+
+from .problems import did_you_mean
 
 _DURATION_PART = re.compile(r"(\d+)\s*(d|h|m|s)")
 _DURATION = re.compile(r"^\s*(?:\d+\s*[dhms]\s*)+$")
@@ -71,8 +74,24 @@ def _check_timezone(value: str) -> str:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"'{value}' is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)") from None
+        hint = _zone_hint(value) or "e.g. UTC, Europe/Berlin, America/New_York"
+        raise ValueError(f"'{value}' is not an IANA time zone ({hint})") from None
     return value
+
+
+def _zone_hint(value: str) -> str | None:
+    """The zone meant by a misspelt, miscased or city-only name (`europe/berlin`, `Europe/Berln`, `New York`)."""
+    zones = _zones()
+    wanted = value.strip().replace(" ", "_")
+    by_lower = {z.lower(): z for z in zones}
+    by_city = {z.rsplit("/", 1)[-1].lower(): z for z in sorted(zones) if "/" in z}
+    found = by_lower.get(wanted.lower()) or by_city.get(wanted.lower())
+    return f"did you mean '{found}'?" if found else did_you_mean(wanted, zones)
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]

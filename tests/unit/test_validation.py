@@ -345,3 +345,14 @@ def test_type_errors_are_worded_like_the_other_messages_not_pydantics(task: str,
     # THEN the message says what was expected and what was written, not "Input should be a valid ..."
     assert [(".".join(map(str, p.path)), p.message) for p in problems] == [(path, message)]
     assert not any("Input should" in str(p) for p in problems)
+
+
+@pytest.mark.parametrize(("zone", "meant"), [("Europe/Berln", "Europe/Berlin"), ("europe/berlin", "Europe/Berlin"),
+                                             ("New York", "America/New_York")])
+def test_a_misspelt_time_zone_gets_a_did_you_mean(zone: str, meant: str) -> None:
+    # GIVEN a schedule whose time zone is misspelt, miscased or only a city  WHEN validated
+    _, problems = load_text(f"name: demo\nschedules:\n  - rate: 1 hour\n    timezone: {zone}\n"
+                            "tasks:\n  a: {glue: {job: j}}\n", "f.yaml")
+    # THEN the closest IANA zone is named
+    assert [(p.path, p.message) for p in problems] == [
+        (("schedules", 0, "timezone"), f"'{zone}' is not an IANA time zone (did you mean '{meant}'?)")]
