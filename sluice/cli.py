@@ -79,19 +79,36 @@ def compile_cmd(pipeline: str, directory: str, output: str | None, compact: bool
 @click.option("--fail", "failures", multiple=True, metavar="TASK[:N]",
               help="fail the first N attempts of a task (default: every attempt)")
 @click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE", help="run parameter")
+@click.option("--scenario", type=click.Path(dir_okay=False),
+              help="durations (delay) and failures from a scenario file, as `run --local` takes it; flags win")
 def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures: tuple[str, ...],
-             params: tuple[str, ...]) -> None:
-    """Simulate the compiled state machine: when each task starts and ends, and the state transitions used."""
-    from .simulate import Behaviour, Simulation
+             params: tuple[str, ...], scenario: str | None) -> None:
+    """Simulate the compiled state machine: when each task starts and ends, and the state transitions used.
 
-    spec = _load_one(pipeline, directory)
+    Compared with the best makespan the DAG allows: no retries, each task starting when its dependencies end,
+    a foreach task taking one duration per wave of max_concurrency items."""
+    from .local.scenario import Scenario, ScenarioError
+    from .simulate import Behaviour, Simulation
+    from .simulate_bound import best_makespan
+
+    spec, neighbours = _load_with_neighbours(pipeline, directory)
     seconds = dict(_flag(task_seconds, d, "--duration") for d in durations)
     failing = {k: int(v) if v else 10**6 for k, v in _pairs(failures, ":", "--fail", optional=True)}
     for name in [*seconds, *failing]:
         if name not in spec.tasks:
             _fail(f"unknown task '{name}'; tasks: {', '.join(spec.tasks)}")
+    try:
+        script = Scenario.from_file(scenario) if scenario else Scenario.empty()
+        script.check(spec, neighbours)
+    except ScenarioError as exc:
+        _report(exc.problems or [Problem(scenario or "", (), str(exc))])
     given = _params(spec, params)
-    behaviours = {n: Behaviour(seconds.get(n, 60.0), failing.get(n, 0)) for n in spec.tasks}
+    behaviours = {}
+    for n in spec.tasks:  # flags win over the scenario file; a task it gives no delay takes 60 s
+        found, timed = script.scripted(spec.name, n)
+        seconds.setdefault(n, found.delay if found and timed else 60.0)
+        behaviours[n] = Behaviour(seconds[n], failing.get(n, found.fail if found else 0),
+                                  found.error if found and found.error else "scripted failure")
     result = Simulation(compile_pipeline(spec).definition, behaviours, {"params": given}).run()
     for name in spec.tasks:
         record = result.ledger.tasks.get(name)
@@ -99,11 +116,14 @@ def simulate(pipeline: str, directory: str, durations: tuple[str, ...], failures
         span = (f"{result.started[name]:>8.0f}s -> {result.ended[name]:>8.0f}s" if name in result.ended
                 else f"{'':>21}")
         click.echo(f"  {name:<28} {status:<16} {span}  attempts={record.attempts if record else 0}")
-    ran = {n for n, r in result.ledger.tasks.items() if r.attempts}
-    best = Dag.of(spec).critical_path({n: seconds.get(n, 60.0) if n in ran else 0.0 for n in spec.tasks})
-    click.echo(f"{spec.name}: {result.status} in {result.makespan:.0f}s (critical path of the tasks that ran, "
-               f"without retries: {best[0]:.0f}s: "
-               f"{' -> '.join(best[1])}); {result.transitions} state transitions, {result.dispatches} dispatcher calls")
+    best = best_makespan(spec, seconds, result.ledger)
+    for name, waves in best.waves.items():
+        click.echo(f"  foreach {name}: {waves.items} item(s) at max_concurrency {waves.max_concurrency}: "
+                   f"{waves.count} wave(s) of {seconds[name]:.0f}s")
+    click.echo(f"{spec.name}: {result.status} in {result.makespan:.0f}s (best possible for the tasks that ran, "
+               f"without retries, foreach in waves of max_concurrency: {best.seconds:.0f}s: "
+               f"{' -> '.join(best.path)}); {result.transitions} state transitions, "
+               f"{result.dispatches} dispatcher calls")
     if result.cause:
         click.echo(f"  cause: {result.cause}")
     sys.exit(0 if result.status == "SUCCEEDED" else 1)

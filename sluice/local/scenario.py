@@ -50,6 +50,7 @@ class Scenario:
 
     scripts: dict[str, Script]
     origins: dict[str, Origin] = field(default_factory=dict)  # where each name was scripted, for check()'s errors
+    timed: frozenset[str] = frozenset()  # the names given a delay (`sluice simulate` keeps its default for the rest)
 
     @classmethod
     def empty(cls) -> Scenario:
@@ -59,7 +60,8 @@ class Scenario:
     def from_file(cls, path: str | Path) -> Scenario:
         """A scenario file's scripts; ScenarioError naming file:line, the path and what is valid."""
         entries, origins = read_scenario(path)
-        return cls({name: _script(entry) for name, entry in entries.items()}, origins)
+        timed = frozenset(name for name, entry in entries.items() if "delay" in entry.model_fields_set)
+        return cls({name: _script(entry) for name, entry in entries.items()}, origins, timed)
 
     def with_flags(self, failures: list[tuple[str, str]], delays: list[tuple[str, str]]) -> Scenario:
         """Command-line flags on top: `--fail TASK[:N]` (every attempt without N), `--delay TASK=SECONDS`."""
@@ -78,7 +80,7 @@ class Scenario:
             if not 0 <= value <= 86_400:
                 raise ScenarioError(f"--delay {task}={seconds}: seconds must be between 0 and 86400")
             scripts[task] = replace(scripts.get(task, Script()), delay=value)
-        return Scenario(scripts, origins)
+        return Scenario(scripts, origins, self.timed | {task for task, _ in delays})
 
     def check(self, root: Pipeline | None, pipelines: dict[str, Pipeline]) -> None:
         """Every scripted name is PIPELINE.TASK of one of `pipelines` (those a run can reach, or those served), or a
@@ -106,6 +108,13 @@ class Scenario:
             return None
         return origin.problem(f"pipeline '{pipeline.name}' has no task '{task}'",
                               did_you_mean(task, pipeline.tasks) or _listed("its tasks", list(pipeline.tasks)))
+
+    def scripted(self, pipeline: str, task: str) -> tuple[Script | None, bool]:
+        """The script of a task of the run's pipeline (PIPELINE.TASK first), and whether it gave the task a delay."""
+        for name in (f"{pipeline}.{task}", task):
+            if name in self.scripts:
+                return self.scripts[name], name in self.timed
+        return None, False
 
     def script(self, root: str, pipeline: Pipeline, task: str) -> Script:
         """The script for a task: the scenario's, else the task's own local command, else succeed at once."""
