@@ -43,8 +43,10 @@ def validate(paths: tuple[str, ...], directories: tuple[str, ...], as_json: bool
 def summary(loaded: Loaded, files: list[Path]) -> str:
     """`N file(s), N valid pipeline(s): OK`, or how many files are valid and how many have errors."""
     bad = {p.file for p in loaded.errors}
+    warnings = sum(p.severity == "warning" for p in loaded.problems)
     if not bad:
-        return f"{len(files)} file(s), {len(loaded.pipelines)} valid pipeline(s): OK"
+        noted = f" ({warnings} warning(s))" if warnings else ""
+        return f"{len(files)} file(s), {len(loaded.pipelines)} valid pipeline(s): OK{noted}"
     valid = sum(1 for file in loaded.files.values() if file not in bad)
     return (f"{len(files)} file(s): {valid} valid pipeline(s), {len(bad)} file(s) with errors "
             f"({len(loaded.errors)} error(s))")

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from ..template import TemplateError
 from .checks import check_document
+from .dst import skipped_schedules
 from .errors import problems_from
 from .kinds import ChildPipeline
 from .params import ParamValueError
@@ -53,6 +54,9 @@ def _load_text(text: str, file: str) -> tuple[Pipeline | None, list[Problem], Ya
     problems.extend(_cross_field(doc, file))
     if any(p.severity == "error" for p in problems):
         pipeline = None
+    if pipeline is not None:
+        problems.extend(Problem(file, path, message, line=doc.line_of(path), hint=hint, severity="warning")
+                        for path, message, hint in skipped_schedules(pipeline))
     return pipeline, _sorted(problems), doc
 
 

@@ -67,9 +67,11 @@ def test_a_valid_pipeline_has_no_problems() -> None:
 
 
 def test_the_example_pipelines_are_valid() -> None:
-    # GIVEN the examples in pipelines/  WHEN they are loaded together  THEN nothing is reported
+    # GIVEN the examples in pipelines/  WHEN they are loaded together  THEN no error is reported, only that the
+    # 02:30 Berlin schedule of daily-sales-etl is skipped when clocks go forward (docs/pipelines.md)
     loaded = load_paths([ROOT / "pipelines"])
-    assert loaded.problems == [] and len(loaded.pipelines) == 3
+    assert [(Path(p.file).name, p.path, p.severity) for p in loaded.problems] == [
+        ("daily-sales-etl.yaml", ("schedules", 0, "cron"), "warning")] and len(loaded.pipelines) == 3
 
 
 RULES = [
@@ -292,8 +294,8 @@ def test_two_pipelines_that_start_each_other_are_a_loop(tmp_path: Path) -> None:
 
 def test_cli_validate_exits_0_on_the_examples() -> None:
     result = CliRunner().invoke(main, ["validate", str(ROOT / "pipelines")])
-    assert (result.exit_code, result.stderr) == (0, "")
-    assert "3 file(s), 3 valid pipeline(s): OK" in result.stdout
+    assert result.exit_code == 0 and ": error: " not in result.stderr
+    assert "3 file(s), 3 valid pipeline(s): OK (1 warning(s))" in result.stdout
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in BAD.glob("*.yaml")))
