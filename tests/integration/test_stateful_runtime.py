@@ -7,11 +7,13 @@ deduplicates by key, like EMR Serverless' clientToken), gated on extract (`wait_
 Rules deliver dispatch requests (first, duplicate, after a Retry, after a failed Lambda invoke), end jobs, deliver,
 repeat, reorder or lose their end events, let time pass in sweep intervals (each followed by a sweep; a Task state
 times out when its TimeoutSeconds or HeartbeatSeconds runs out, and its Retry sends the next attempt), stop the
-execution, and arm a fault at the Nth DynamoDB, Step Functions or job service call from now: a throttle, a crash
+execution, and arm a fault at the Nth DynamoDB, Step Functions or job service call from now, or at the next call of
+one operation (`arm_at`: delete_item, send_task_success, lookup.start, ...; faults.OPERATIONS): a throttle, a crash
 (the Lambda dying) before or after the call, or an interleaving (another dispatch runs right there: the state's
 Lambda invoke "failed" and its retry arrives while the first dispatcher still runs).
 
-Invariants (the names say which one a failure broke):
+Invariants (the names say which one a failure broke; a message tagged "#N:" is its variant N, the issue scenario
+it stands for):
   (a) at most one job per (execution, task, item, attempt key);
   (b) after a clean sweep, no attempt the sweeper looked at is still open while its job has ended;
   (c) after a clean sweep, every token a RUNNING execution waits on (whose request was delivered) has a live
@@ -26,7 +28,8 @@ Invariants (the names say which one a failure broke):
 Run:  /work/main/.venv/bin/python -m pytest tests/integration/test_stateful_runtime.py -q
 Profiles: "default" (bounded, well under 2 minutes) unless SLUICE_STATEFUL=slow or `--hypothesis-profile=slow`
 (many more examples and steps). Seeds: `--hypothesis-seed=N` (the profiles are not derandomized). To hunt a hole
-past one found already, SLUICE_STATEFUL_IGNORE=a,g (comma-separated invariant letters) skips those checks.
+past one found already, SLUICE_STATEFUL_IGNORE=a,g (comma-separated invariant letters) skips those checks, and a
+letter with a variant skips only that message: SLUICE_STATEFUL_IGNORE=g,c#1 still checks (c)'s other messages.
 SLUICE_STATEFUL_STATS=1 prints examples, steps and steps per minute.
 """
 
@@ -60,6 +63,7 @@ from sluice.contract import LAMBDA_ERRORS, RETRYABLE_ERRORS, DispatchRequest
 from sluice.run_store_schema import create_table_request
 from tests.support.faults import (
     KINDS,
+    OPERATIONS,
     Crash,
     DedupeAdapter,
     FakeJobService,
@@ -194,11 +198,13 @@ class RuntimeMachine(RuleBasedStateMachine):
         if (reached is not None and reached.ok and view.ended(state.task)
                 and view.ledger.task(state.task).status == "SUCCEEDED"):
             self._violation("f", f"#1: state {state.task} failed for good ({error}) although its task SUCCEEDED "
-                                 f"in the run store: a success's answer was lost")
+                                 f"in the run store: a success's answer was lost", 1)
         self._send(self._request(state, "fail", {"Error": error, "Cause": cause}))
 
-    def _violation(self, name: str, text: str) -> None:
-        if name not in IGNORE:
+    def _violation(self, name: str, text: str, variant: int | None = None) -> None:
+        """Record that invariant `name` broke; `variant` is the "#N:" the text carries (SLUICE_STATEFUL_IGNORE=c#N)."""
+        assert variant is None or f"#{variant}:" in text, (variant, text)
+        if name not in IGNORE and f"{name}#{variant}" not in IGNORE:
             self.violations.append(f"({name}) {text}")
 
     def _settle(self) -> None:
@@ -377,6 +383,13 @@ class RuntimeMachine(RuleBasedStateMachine):
         self.faults.arm(port, nth, kind)
         self.log.append(f"arm {kind} at {port} call {nth} from now")
 
+    @rule(at=st.sampled_from([op for ops in OPERATIONS.values() for op in ops]), kind=st.sampled_from(KINDS))
+    def arm_at(self, at: str, kind: str) -> None:
+        """A fault at the next call of one operation, however many calls come first (an unpark's delete_item, the
+        sweep's send_task_success): a count rarely lands on one call of many."""
+        self.faults.arm_at(at, kind)
+        self.log.append(f"arm {kind} at the next {at}")
+
     # ---- invariants ------------------------------------------------------------------------------------------
 
     @invariant()
@@ -394,14 +407,14 @@ class RuntimeMachine(RuleBasedStateMachine):
         for key, count in Counter((j.kind, j.key) for j in self.service.jobs.values()).items():
             if count > 1:
                 jobs = [f"{j.external_id} ({j.task}#{j.retry})" for j in self.service.jobs.values() if j.key == key[1]]
-                self._violation("a", f"#8: {count} jobs for one attempt key: {', '.join(jobs)}")
+                self._violation("a", f"#8: {count} jobs for one attempt key: {', '.join(jobs)}", 8)
 
     def _no_start_for_stopped_runs(self) -> None:
         for job in self.service.jobs.values():
             if job.execution_status != "RUNNING" and not getattr(job, "flagged", False):
                 job.flagged = True  # type: ignore[attr-defined]
                 self._violation("d", f"#4: job {job.external_id} ({job.task}#{job.retry}) was started for an "
-                                     f"execution that was {job.execution_status}")
+                                     f"execution that was {job.execution_status}", 4)
 
     def _gated_requests_kept(self) -> None:
         for delivery in self.deliveries:
@@ -418,7 +431,7 @@ class RuntimeMachine(RuleBasedStateMachine):
             if view.ended(state.task):
                 continue  # (c) says what happened to it
             self._violation("e", f"#6: the gated request {self._describe(req)} is neither parked, claimed nor "
-                                 f"answered: it left its gate and was lost")
+                                 f"answered: it left its gate and was lost", 6)
 
     def _after_clean_sweep(self) -> None:
         now = self.clock()
@@ -448,19 +461,23 @@ class RuntimeMachine(RuleBasedStateMachine):
                 continue
             if any(not e.lost and not e.done and e.event_id == a.end_event for a in holders for e in self.events):
                 continue  # its end is recorded and its event, retried, answers again
+            variant = None
             if holders:
                 a = holders[0]
                 if (a.end_event or "").startswith("sweep:"):
+                    variant = 2
                     why = (f"#2: the sweeper recorded its attempt {a.status} but its answer never arrived, and the "
                            f"attempt has left the active index")
                 else:
                     why = f"its attempt ended {a.status} (event {a.end_event}) and the answer never arrived"
             elif view.ended(state.task):
+                variant = 1
                 why = (f"#1: the task had already ended {view.ledger.task(state.task).status} when attempt "
                        f"{state.attempt}'s request came; nobody will answer it")
             else:
                 why = "no attempt holds it and nothing is parked for it"
-            self._violation("c", f"the token of {state.task}#{state.attempt} waits with nothing to answer it: {why}")
+            self._violation("c", f"the token of {state.task}#{state.attempt} waits with nothing to answer it: {why}",
+                            variant)
 
 
 def test_the_runtime_keeps_its_promises_under_faults_and_interleavings() -> None:

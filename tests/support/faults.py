@@ -2,6 +2,8 @@
 
 - `Faults`: armed per port ("dynamodb", "tokens", "jobs"), it fires at the Nth call from now: a throttling error, a
   `Crash` (the Lambda dying) before or after the call, or an `interleave` (another invocation runs in between).
+  Armed at an operation instead (`arm_at`, one of `OPERATIONS`), it fires at that operation's next call, whatever
+  came before it.
 - `FaultyClient`: a boto3 client (the run store's DynamoDB client, or the fake Step Functions client) whose every
   call, paginated pages included, passes through the plan.
 - `FakeStates`: the Step Functions side, in memory: executions (RUNNING / ABORTED / ended), Task states with their
@@ -27,6 +29,12 @@ from functions.adapters.jobs.errors import start_once
 THROTTLES = {"dynamodb": ("ThrottlingException", "ProvisionedThroughputExceededException"),
              "tokens": ("ThrottlingException",)}
 KINDS = ("throttle", "crash", "crash_after", "interleave")
+# The operations the runtime calls, by port, as `Faults` sees them: the boto3 method names (a paginated query's
+# pages are each a "query") and the job adapters' "<kind>.<call>".
+OPERATIONS = {"dynamodb": ("put_item", "update_item", "delete_item", "get_item", "query"),
+              "tokens": ("describe_execution", "send_task_success", "send_task_failure", "send_task_heartbeat"),
+              "jobs": ("lookup.find", "lookup.start", "lookup.describe", "lookup.stop",
+                       "dedupe.start", "dedupe.describe", "dedupe.stop")}
 
 
 class Crash(BaseException):  # not an error the code may catch: the Lambda container is gone
@@ -46,10 +54,13 @@ class Armed:
 
 @dataclass
 class Faults:
-    """One armed fault per port at most; `fired` records (port, operation, kind) of every fault that went off."""
+    """One armed fault per port at most, and one per operation (`at`); `fired` records (port, operation, kind) of
+    every fault that went off. At most one fires per call: when a port's countdown ends at a call whose operation
+    is armed too, the operation's fault fires and the port's is spent."""
 
     interleave: Callable[[], None] = lambda: None
     armed: dict[str, Armed] = field(default_factory=dict)
+    at: dict[str, str] = field(default_factory=dict)  # operation -> kind
     fired: list[tuple[str, str, str]] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     _throttles: Iterator[int] = field(default_factory=itertools.count)
@@ -57,28 +68,39 @@ class Faults:
     def arm(self, port: str, nth: int, kind: str) -> None:
         self.armed[port] = Armed(nth, kind)
 
-    def before(self, port: str, operation: str) -> str | None:
-        """Count a call; raise or interleave when the armed fault is due; "crash_after" is returned to the caller."""
-        self.calls[port] = self.calls.get(port, 0) + 1
+    def arm_at(self, operation: str, kind: str) -> None:
+        if not any(operation in names for names in OPERATIONS.values()):
+            raise ValueError(f"no such operation: {operation}")
+        self.at[operation] = kind
+
+    def _due(self, port: str, operation: str) -> str | None:
+        kind = self.at.pop(operation, None)
         armed = self.armed.get(port)
-        if armed is None:
+        if armed is not None:
+            armed.countdown -= 1
+            if armed.countdown <= 0:
+                del self.armed[port]
+                kind = kind or armed.kind
+        return kind
+
+    def before(self, port: str, operation: str) -> str | None:
+        """Count a call; raise or interleave when an armed fault is due; "crash_after" is returned to the caller."""
+        self.calls[port] = self.calls.get(port, 0) + 1
+        kind = self._due(port, operation)
+        if kind is None:
             return None
-        armed.countdown -= 1
-        if armed.countdown > 0:
-            return None
-        del self.armed[port]
-        self.fired.append((port, operation, armed.kind))
-        if armed.kind == "crash":
+        self.fired.append((port, operation, kind))
+        if kind == "crash":
             raise Crash(f"{port}.{operation}")
-        if armed.kind == "throttle":
+        if kind == "throttle":
             if port == "jobs":
                 raise JobError(f"{operation} failed: ThrottlingException: Rate exceeded", retryable=True)
             codes = THROTTLES[port]
             raise client_error(codes[next(self._throttles) % len(codes)], operation, "Rate exceeded")
-        if armed.kind == "interleave":
+        if kind == "interleave":
             self.interleave()
             return None
-        return armed.kind
+        return kind
 
     def call(self, port: str, operation: str, do: Callable[[], Any]) -> Any:
         after = self.before(port, operation)
