@@ -13,6 +13,8 @@ Path = tuple[str | int, ...]
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
+# Deeper values cannot be compiled (pydantic's serializer stops at its own depth limit) and no real payload is.
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -45,6 +47,8 @@ class _Builder:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig(node)
+        if len(path) > MAX_DEPTH:
+            raise _TooDeep(node, path)
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -91,6 +95,11 @@ class _Builder:
         return out
 
 
+class _TooDeep(Exception):
+    def __init__(self, node: yaml.Node, path: Path) -> None:
+        self.node, self.path = node, path
+
+
 class _TooBig(Exception):
     def __init__(self, node: yaml.Node) -> None:
         self.node = node
@@ -125,6 +134,9 @@ def load_yaml(text: str, file: str, kind: str = "pipeline") -> tuple[YamlDocumen
     except _TooBig as big:
         return None, [Problem(file, (), f"document has more than {MAX_NODES:,} nodes (alias expansion?)",
                               line=big.node.start_mark.line + 1)]
+    except _TooDeep as deep:
+        return None, [Problem(file, deep.path[:3], f"values nest deeper than {MAX_DEPTH} levels; flatten them",
+                              line=deep.node.start_mark.line + 1)]
     except RecursionError:
         return None, [Problem(file, (), "YAML nesting is too deep")]
     except yaml.MarkedYAMLError as exc:
