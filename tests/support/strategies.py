@@ -641,8 +641,12 @@ def mutate(draw: st.DrawFn, doc: Doc, kind: str) -> Doc:
         path = draw(st.sampled_from(_nodes(doc)[1:]))
         del _at(doc, path[:-1])[path[-1]]
     elif kind in {"cycle", "self_dependency"}:
-        a = draw(st.sampled_from(names))
-        b = a if kind == "self_dependency" else draw(st.sampled_from(names))
+        # an earlier mutation may have turned a task into another type: only tasks that are mappings take an edge
+        mappings = [name for name in names if isinstance(tasks[name], dict)]
+        if not mappings:
+            return doc
+        a = draw(st.sampled_from(mappings))
+        b = a if kind == "self_dependency" else draw(st.sampled_from(mappings))
         # b -> ... -> a already (or a == b): make a depend on b's downstream by making b depend on a, a on b
         for x, y in ((a, b), (b, a)):
             deps = tasks[x].get("depends_on", [])
