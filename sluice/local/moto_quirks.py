@@ -78,6 +78,12 @@ class _CallLock:
 _calls = _CallLock()
 
 
+def call_lock() -> _CallLock:
+    """The lock every moto request holds: local code that changes a moto backend directly (a job's end) holds it
+    too, so no request sees the backend half changed."""
+    return _calls
+
+
 @contextmanager
 def one_call_at_a_time() -> Iterator[None]:
     """Every request moto handles holds `_calls` (see the module docstring). Entered again while it holds (local

@@ -24,6 +24,8 @@ from functions.adapters.jobs.base import JobRef
 from functions.events.types import function_name
 from sluice.spec import Pipeline
 
+from .moto_quirks import call_lock
+
 ACCOUNT = "123456789012"
 SPARK_RELEASE = "emr-7.0.0"
 IDENTIFIERS = frozenset({"job", "cluster_id", "application_id", "cluster", "task_definition", "network", "function"})
@@ -159,7 +161,8 @@ def end_job(clients: Any, region: str, ref: JobRef, outcome: Outcome, payload: A
     if ref.kind == "lambda":
         return lambda_record(region, ref, outcome, payload)
     ender = _ENDERS[ref.kind]
-    source, detail_type, detail, resources = ender(clients, region, ref, outcome, payload)
+    with call_lock():  # it changes moto's backend objects directly: as one call, like every request
+        source, detail_type, detail, resources = ender(clients, region, ref, outcome, payload)
     return envelope(source, detail_type, detail, region, resources)
 
 
