@@ -169,4 +169,6 @@ def test_an_execution_just_started_can_be_asked_about_tokens_and_stopped(aws: No
     # THEN the token is answered as AWS answers it (moto alone: AttributeError 'callback_pool_manager'), and the stop
     # takes effect (moto alone: AttributeError 'set_stop', or the stop dropped)
     assert gone.value.response["Error"]["Code"] == "InvalidToken"
-    assert described["status"] == "ABORTED", described
+    # (the task's answer is sent at once, so a dropped stop ends SUCCEEDED; moto ends a stopped execution ABORTED, or
+    # FAILED when its waiting task ends first, failed by the stop: docs/local.md, "Where local differs from AWS")
+    assert described["status"] in {"ABORTED", "FAILED"}, described
